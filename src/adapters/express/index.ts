@@ -1,0 +1,44 @@
+/**
+ * `tether-session/express`: a drop-in for express-session.
+ *
+ *   import session from 'tether-session/express'        // ESM
+ *   const session = require('tether-session/express')   // CommonJS (Node >= 20.19)
+ */
+import { Cookie } from './cookie.js'
+import { session as createMiddleware } from './middleware.js'
+import { Session } from './session.js'
+import { MemoryStore, Store } from './store.js'
+
+export type { CookieOptions } from './cookie.js'
+export type { SessionMiddleware } from './middleware.js'
+export type { ExpressSessionOptions } from './options.js'
+
+/** The middleware factory, with express-session's classes attached (`session.Store`, `session.MemoryStore`, ...). */
+const session = Object.assign(createMiddleware, {
+  Store,
+  MemoryStore,
+  Session,
+  Cookie,
+  session: createMiddleware,
+})
+
+export default session
+export { session, Store, MemoryStore, Session, Cookie }
+// `require('tether-session/express')` returns the factory itself, as with express-session.
+export { session as 'module.exports' }
+
+import type { SessionData } from '../../index.js'
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Request {
+      /** The session; typed by `declare module 'tether-session' { interface SessionData { ... } }`. */
+      session: Session & Partial<SessionData>
+      /** The session id (kept for express-session compatibility; never log it). */
+      sessionID: string
+      /** The `store` option as given (express-session compatibility). */
+      sessionStore: unknown
+    }
+  }
+}

@@ -1,0 +1,137 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { RequestContext } from '../../core/manager.js'
+import { isTetherError } from '../../errors.js'
+import type { UserSessions } from '../../core/user-sessions.js'
+import type { CookieOptions } from './cookie.js'
+import { holdResponse } from './hold-response.js'
+import {
+  checkCookieOptions,
+  resolveExpressOptions,
+  type ExpressSessionOptions,
+  type ResolvedExpressOptions,
+} from './options.js'
+import { DUPLICATE, readCookie } from './read-cookie.js'
+import { RequestState } from './request-state.js'
+import type { Session } from './session.js'
+import { defaultCookieName } from './set-cookie.js'
+
+type Req = IncomingMessage & {
+  session?: Session | null
+  sessionID?: string
+  sessionStore?: unknown
+  secure?: boolean
+  ip?: string
+  originalUrl?: string
+}
+type Next = (err?: unknown) => void
+
+/** The middleware function, with the session manager's per-user operations on `.manager`. */
+export interface SessionMiddleware {
+  (req: IncomingMessage, res: ServerResponse, next: Next): void
+  readonly manager: UserSessions & { close(): Promise<void> }
+}
+
+/** express-session's `issecure`: TLS socket, or X-Forwarded-Proto when `proxy`, or Express's `req.secure`. */
+function isSecure(req: Req, proxy: boolean | undefined): boolean {
+  if ((req.socket as { encrypted?: boolean }).encrypted) return true
+  if (proxy === false) return false
+  if (proxy !== true) return req.secure === true
+  const header = String(req.headers['x-forwarded-proto'] ?? '')
+  return header.split(',')[0]!.trim().toLowerCase() === 'https'
+}
+
+function pathnameOf(url: string): string {
+  const q = url.indexOf('?')
+  return (q === -1 ? url : url.slice(0, q)) || '/'
+}
+
+/** Builds the request context the manager sees: the cookie value and what events may carry. */
+function contextOf(req: Req, raw: string | typeof DUPLICATE | undefined): RequestContext {
+  return {
+    // A duplicated cookie name is treated as a malformed token: no session, one event.
+    token: raw === DUPLICATE ? '' : raw,
+    ip: req.ip ?? req.socket.remoteAddress,
+    userAgent: req.headers['user-agent'],
+    path: pathnameOf(req.originalUrl ?? req.url ?? '/'),
+  }
+}
+
+function cookieOptionsFor(cfg: ResolvedExpressOptions, req: Req): CookieOptions {
+  if (typeof cfg.cookie !== 'function') return cfg.cookie
+  const opts = cfg.cookie(req)
+  checkCookieOptions(opts)
+  return opts
+}
+
+/**
+ * Passes an error to Express. A store outage carries `Retry-After`, set on the response too, so a
+ * custom error handler that only sets the status still sends it.
+ */
+function fail(res: ServerResponse, next: Next, err: unknown): void {
+  const headers = isTetherError(err) ? err.headers : undefined
+  if (headers !== undefined && !res.headersSent) {
+    for (const [name, value] of Object.entries(headers)) res.setHeader(name, value)
+  }
+  next(err)
+}
+
+/** Starts one request: reads the cookie, loads the session (no store I/O without a valid cookie). */
+function startRequest(
+  cfg: ResolvedExpressOptions,
+  req: Req,
+  res: ServerResponse,
+  next: Next,
+): void {
+  const cookieOptions = cookieOptionsFor(cfg, req)
+  const secure = isSecure(req, cfg.proxy)
+  const name = cfg.name ?? defaultCookieName(cookieOptions, secure)
+  const ctx = contextOf(req, readCookie(req.headers.cookie, name))
+  const state = new RequestState(cfg, req, res, ctx, cookieOptions, secure, name)
+  req.sessionStore = cfg.userStore
+  cfg.manager.load(ctx).then(
+    function loaded(outcome) {
+      try {
+        state.attach(outcome.session)
+      } catch (err) {
+        return fail(res, next, err)
+      }
+      holdResponse(
+        res,
+        () => state.finish(),
+        (err) => fail(res, next, err),
+      )
+      next()
+    },
+    (err) => fail(res, next, err),
+  )
+}
+
+/**
+ * Express middleware, a drop-in for express-session: `app.use(session({ secret, store, ... }))`.
+ * Options are validated here, once; bad ones throw a `TetherError` at startup.
+ */
+export function session(options?: ExpressSessionOptions): SessionMiddleware {
+  const cfg = resolveExpressOptions(options)
+  const mountPath = typeof cfg.cookie === 'function' ? undefined : (cfg.cookie.path ?? '/')
+
+  function sessionMiddleware(req: Req, res: ServerResponse, next: Next): void {
+    if (req.session) return next()
+    // Like express-session: a request outside the cookie's path gets no session.
+    const path = pathnameOf(req.originalUrl ?? req.url ?? '/')
+    if (mountPath !== undefined && !path.startsWith(mountPath)) return next()
+    try {
+      startRequest(cfg, req, res, next)
+    } catch (err) {
+      fail(res, next, err)
+    }
+  }
+
+  const { manager } = cfg
+  const api = {
+    listUserSessions: manager.listUserSessions,
+    revokeSession: manager.revokeSession,
+    revokeUserSessions: manager.revokeUserSessions,
+    close: manager.close,
+  }
+  return Object.assign(sessionMiddleware, { manager: api })
+}

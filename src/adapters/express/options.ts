@@ -1,0 +1,152 @@
+import type { IncomingMessage } from 'node:http'
+import { checkCustomId } from '../../codec/token.js'
+import { invalidOption } from '../../errors.js'
+import { createSessionManager, type SessionManager } from '../../core/manager.js'
+import type { ManagerOptions } from '../../core/options.js'
+import { fromExpressSessionStore, type ExpressStoreLike } from '../../stores/compat.js'
+import type { SessionStore } from '../../stores/types.js'
+import type { CookieOptions } from './cookie.js'
+
+/** Options of the Express middleware: express-session's, plus Tether's own. */
+export interface ExpressSessionOptions extends Omit<ManagerOptions, 'store'> {
+  /** Cookie name. @default '__Host-sid' over https (Path=/, no Domain), 'sid' otherwise (express-session: 'connect.sid') */
+  name?: string
+  /** @deprecated express-session's old alias of `name`. */
+  key?: string
+  /** A Tether store, or any express-session store (wrapped with `fromExpressSessionStore`). @default a bounded MemoryStore */
+  store?: SessionStore | ExpressStoreLike
+  /** Cookie attributes, or a function of the request returning them. */
+  cookie?: CookieOptions | ((req: IncomingMessage) => CookieOptions)
+  /** Send the cookie on every response. @default false */
+  rolling?: boolean
+  /** Write unmodified sessions back on every request. @default false (express-session: true) */
+  resave?: boolean
+  /** Store new sessions that hold no data. @default false (express-session: true) */
+  saveUninitialized?: boolean
+  /** Custom session id generator; its output is validated and signed. @default 256 random bits */
+  genid?: (req: IncomingMessage) => string
+  /** Trust `X-Forwarded-Proto`: true, false, or undefined to follow Express's "trust proxy". @default undefined */
+  proxy?: boolean
+  /** What happens when `req.session` is deleted or set to null. @default 'keep' */
+  unset?: 'keep' | 'destroy'
+}
+
+/** Express options after validation. */
+export interface ResolvedExpressOptions {
+  readonly manager: SessionManager
+  readonly name: string | undefined
+  readonly cookie: CookieOptions | ((req: IncomingMessage) => CookieOptions)
+  readonly rolling: boolean
+  readonly resave: boolean
+  readonly saveUninitialized: boolean
+  readonly genid: ((req: IncomingMessage) => string) | undefined
+  readonly proxy: boolean | undefined
+  readonly unsetDestroy: boolean
+  /** The store as express-session code sees it (`req.sessionStore`). */
+  readonly userStore: unknown
+}
+
+const NOT_YET = ['renewAfter', 'binding', 'csrf'] as const
+
+export function resolveExpressOptions(
+  options: ExpressSessionOptions | undefined,
+): ResolvedExpressOptions {
+  const o = (options ?? {}) as ExpressSessionOptions & Record<string, unknown>
+  for (const name of NOT_YET) {
+    if (o[name] !== undefined)
+      throw invalidOption(`"${name}" is not available in this version of tether-session yet`)
+  }
+  if (o.key !== undefined) {
+    process.emitWarning('tether-session: the "key" option is deprecated; use "name"', {
+      code: 'TETHER_DEPRECATED_KEY',
+    })
+  }
+  const name = o.name ?? o.key
+  if (
+    name !== undefined &&
+    (typeof name !== 'string' || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name))
+  ) {
+    throw invalidOption(
+      `"name" must be a cookie name (RFC 6265 token characters); got ${JSON.stringify(name)}`,
+    )
+  }
+  if (o.genid !== undefined && typeof o.genid !== 'function') {
+    throw invalidOption(`genid option must be a function (req) => string; got ${typeof o.genid}`)
+  }
+  if (o.unset !== undefined && o.unset !== 'keep' && o.unset !== 'destroy') {
+    throw invalidOption(`unset option must be "destroy" or "keep"; got ${JSON.stringify(o.unset)}`)
+  }
+  for (const flag of ['rolling', 'resave', 'saveUninitialized', 'proxy'] as const) {
+    if (o[flag] !== undefined && typeof o[flag] !== 'boolean') {
+      throw invalidOption(`"${flag}" must be true or false; got ${JSON.stringify(o[flag])}`)
+    }
+  }
+  const cookie = o.cookie ?? {}
+  if (typeof cookie !== 'function') checkCookieOptions(cookie)
+  const userStore = o.store
+  const store = userStore === undefined ? undefined : asTetherStore(userStore)
+  const { store: _userStore, ...rest } = o
+  const managerOptions: ManagerOptions = store === undefined ? rest : { ...rest, store }
+  if (userStore === undefined && process.env['NODE_ENV'] === 'production') {
+    process.emitWarning(
+      'tether-session: no "store" given, so sessions live in this process\'s memory and are lost on restart; ' +
+        'use SqliteStore, RedisStore or PostgresStore in production',
+      { code: 'TETHER_MEMORY_STORE' },
+    )
+  }
+  return Object.freeze({
+    manager: createSessionManager(managerOptions),
+    name,
+    cookie,
+    rolling: o.rolling ?? false,
+    resave: o.resave ?? false,
+    saveUninitialized: o.saveUninitialized ?? false,
+    genid: o.genid,
+    proxy: o.proxy,
+    unsetDestroy: o.unset === 'destroy',
+    userStore: userStore ?? null,
+  })
+}
+
+function asTetherStore(store: SessionStore | ExpressStoreLike): SessionStore {
+  return (store as SessionStore).tetherStore === 1
+    ? (store as SessionStore)
+    : fromExpressSessionStore(store as ExpressStoreLike)
+}
+
+/** Refuses cookie settings that weaken the session cookie. Called at startup, and per request for a cookie function. */
+export function checkCookieOptions(cookie: CookieOptions): void {
+  if (typeof cookie !== 'object' || cookie === null) {
+    throw invalidOption(
+      `"cookie" must be an object of cookie attributes or a function returning one`,
+    )
+  }
+  if (cookie.httpOnly === false) {
+    throw invalidOption(
+      '"cookie.httpOnly" cannot be false: a session cookie readable by scripts can be stolen by any XSS. ' +
+        'Give scripts a separate, non-session value if they need one',
+    )
+  }
+  if (cookie.sameSite === 'none' && cookie.secure === false) {
+    throw invalidOption(
+      '"cookie.sameSite" "none" needs "cookie.secure" true or "auto"; browsers drop it otherwise',
+    )
+  }
+  if (
+    cookie.maxAge !== undefined &&
+    cookie.maxAge !== null &&
+    (typeof cookie.maxAge !== 'number' || !(cookie.maxAge > 0))
+  ) {
+    throw invalidOption(
+      `"cookie.maxAge" must be a positive number of ms or null; got ${JSON.stringify(cookie.maxAge)}`,
+    )
+  }
+}
+
+/** Runs `genid` and validates what it returned. */
+export function customId(genid: (req: IncomingMessage) => string, req: IncomingMessage): string {
+  const id = genid(req)
+  const problem = checkCustomId(id)
+  if (problem !== null) throw invalidOption(`genid option ${problem}`)
+  return id
+}

@@ -1,0 +1,26 @@
+import { createHash, randomBytes } from 'node:crypto'
+
+/** A new session id: 32 bytes (256 bits) from the CSPRNG, base64url. */
+export function generateSessionId(): string {
+  return randomBytes(32).toString('base64url')
+}
+
+/**
+ * The store key of a session id, which is also its public reference: a truncated SHA-256 of the
+ * id (132 bits). Non-reversible, so a store dump, a log line or a sessions page holds no usable
+ * cookie; it is not keyed by a secret, so rotating the secret keeps every session reachable.
+ */
+export function sessionRef(id: string): string {
+  return createHash('sha256')
+    .update('tether-session/v1/ref\0')
+    .update(id)
+    .digest('base64url')
+    .slice(0, 22)
+}
+
+const REF_PATTERN = /^[A-Za-z0-9_-]{22}$/
+
+/** True when `value` has the shape of a session reference (cheap check before any store I/O). */
+export function isSessionRef(value: unknown): value is string {
+  return typeof value === 'string' && REF_PATTERN.test(value)
+}

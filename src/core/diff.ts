@@ -1,0 +1,48 @@
+/** Per-key JSON of session data, taken at load so a commit can tell which keys changed. */
+export type DataSnapshot = Map<string, string>
+
+export interface DataDiff {
+  set: Record<string, unknown>
+  unset: string[]
+  /** True when a key was set or unset. */
+  changed: boolean
+  /** Serialised size of the data, in UTF-16 code units (close to bytes for ASCII). */
+  size: number
+  /** The snapshot of the data as it is now. */
+  snapshot: DataSnapshot
+}
+
+/** Snapshots data: one JSON string per top-level key (undefined and functions drop out, as in JSON). */
+export function snapshotData(data: Record<string, unknown>): DataSnapshot {
+  const snap: DataSnapshot = new Map()
+  for (const key of Object.keys(data)) {
+    const json = JSON.stringify(data[key])
+    if (json !== undefined) snap.set(key, json)
+  }
+  return snap
+}
+
+/** Compares data with the snapshot taken at load: only top-level keys that changed are written. */
+export function diffData(before: DataSnapshot | null, data: Record<string, unknown>): DataDiff {
+  const snapshot = snapshotData(data)
+  const set: Record<string, unknown> = Object.create(null) as Record<string, unknown>
+  const unset: string[] = []
+  let size = 2
+  let changed = false
+  for (const [key, json] of snapshot) {
+    size += key.length + json.length + 4
+    if (before?.get(key) !== json) {
+      set[key] = JSON.parse(json) as unknown
+      changed = true
+    }
+  }
+  if (before !== null) {
+    for (const key of before.keys()) {
+      if (!snapshot.has(key)) {
+        unset.push(key)
+        changed = true
+      }
+    }
+  }
+  return { set, unset, changed, size, snapshot }
+}

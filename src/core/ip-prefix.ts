@@ -1,0 +1,22 @@
+import { isIPv4, isIPv6 } from 'node:net'
+
+/**
+ * The network an address belongs to: /24 for IPv4, /48 for IPv6. Recorded instead of the full
+ * address, so the sessions page can say "192.0.2.x" without keeping personal data it does not need.
+ */
+export function ipPrefix(ip: string | undefined): string | undefined {
+  if (ip === undefined) return undefined
+  const v4 = ip.startsWith('::ffff:') ? ip.slice(7) : ip
+  if (isIPv4(v4)) return v4.split('.').slice(0, 3).join('.') + '.0/24'
+  if (!isIPv6(ip)) return undefined
+  const groups = expandIPv6(ip).slice(0, 3)
+  return groups.join(':') + '::/48'
+}
+
+function expandIPv6(ip: string): string[] {
+  const [head = '', tail = ''] = ip.split('%')[0]!.split('::')
+  const left = head ? head.split(':') : []
+  const right = tail ? tail.split(':') : []
+  const fill = new Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0')
+  return [...left, ...fill, ...right].map((g) => g.toLowerCase().replace(/^0+(?=.)/, ''))
+}

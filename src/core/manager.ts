@@ -1,0 +1,353 @@
+import { generateSessionId, sessionRef } from '../codec/ids.js'
+import { signToken, verifyToken, type VerifyFailure } from '../codec/token.js'
+import { TetherError, invalidOption } from '../errors.js'
+import type { EventContext } from '../events/types.js'
+import type { SessionRecord, StoredCookie } from '../stores/types.js'
+import { diffData, snapshotData, type DataSnapshot } from './diff.js'
+import { ipPrefix } from './ip-prefix.js'
+import {
+  resolveOptions,
+  type ClassPolicy,
+  type ManagerOptions,
+  type ResolvedOptions,
+} from './options.js'
+import { storeCall } from './store-call.js'
+import { createUserSessions, type UserSessions } from './user-sessions.js'
+
+/** What an adapter tells the manager about one request. */
+export interface RequestContext extends EventContext {
+  /** The session cookie's raw value, or undefined when the request has none. */
+  token: string | undefined
+}
+
+/** A session during one request. Adapters hold it; only the manager changes `record`. */
+export interface SessionState {
+  id: string
+  /** Store key and public reference: a hash of the id. */
+  ref: string
+  record: SessionRecord
+  /** Not yet in the store. */
+  isNew: boolean
+  /** Per-key JSON of `record.data` as last loaded or written. */
+  snapshot: DataSnapshot | null
+  /** The cookie must be (re)sent: new id, or signed with a key that no longer signs. */
+  needsCookie: boolean
+}
+
+export type LoadOutcome =
+  | { session: SessionState; rejected?: undefined }
+  | {
+      session: null
+      rejected: 'none' | VerifyFailure | 'expired_idle' | 'not_found' | 'store_error'
+    }
+
+export interface CommitInput {
+  /** The application's view of the data (top-level keys are diffed against the snapshot). */
+  data: Record<string, unknown>
+  /** Per-session cookie attributes to persist; undefined leaves them unchanged. */
+  cookie?: StoredCookie | undefined
+  /** Write even if nothing changed (express-session `resave`). */
+  force?: boolean
+  /** Persist a new session even if it holds no data (express-session `saveUninitialized`). */
+  saveNew?: boolean
+  /** When the cookie being sent expires (epoch ms), if it has an expiry: the server never keeps the session longer. */
+  cookieExpiresAt?: number | null
+}
+
+/** created: first write; updated: data or cookie changed; resaved: forced write of unchanged data;
+ * touched: idle expiry extended; none: nothing written; gone: the session vanished from the store meanwhile. */
+export type CommitOutcome = 'created' | 'updated' | 'resaved' | 'touched' | 'none' | 'gone'
+
+/** Framework-free session manager: adapters call `load` at the start of a request, `commit` before headers. */
+export interface SessionManager extends UserSessions {
+  readonly options: ResolvedOptions
+  load(ctx: RequestContext): Promise<LoadOutcome>
+  /** A new, not yet stored, anonymous session. */
+  create(ctx: EventContext, id?: string): SessionState
+  /** The cookie value for a session. */
+  token(session: SessionState): string
+  commit(session: SessionState, ctx: EventContext, input: CommitInput): Promise<CommitOutcome>
+  destroy(session: SessionState, ctx: EventContext): Promise<void>
+  /** Re-reads the session from the store; null when it is gone. */
+  reload(session: SessionState, ctx: EventContext): Promise<SessionState | null>
+  /** New id, same data, `authAt` = now, indexed under `userId`. The old record is removed. */
+  login(
+    session: SessionState,
+    data: Record<string, unknown>,
+    userId: string,
+    ctx: EventContext,
+    opts?: { class?: string; id?: string },
+  ): Promise<SessionState>
+  /** Atomic read-modify-write of the data, retried on a version conflict. */
+  update(
+    session: SessionState,
+    fn: (
+      data: Record<string, unknown>,
+    ) => void | Record<string, unknown> | Promise<void | Record<string, unknown>>,
+    ctx: EventContext,
+  ): Promise<SessionState>
+  /** Releases what the manager owns (its default MemoryStore's timer). */
+  close: () => Promise<void>
+}
+
+const MAX_UPDATE_ATTEMPTS = 100
+
+/** Builds a session manager; every option is validated here, once. */
+export function createSessionManager(options: ManagerOptions): SessionManager {
+  const opts = resolveOptions(options)
+  const { store, clock, emit } = opts
+  const defaultClass = opts.classes.get('default')!
+
+  function idleExpiry(now: number, cls: ClassPolicy): number {
+    // touchAfter of slack: a session touched lazily is never expired before idleTimeout of real idleness.
+    return now + cls.idleTimeoutMs + opts.touchAfterMs
+  }
+
+  function classOf(record: SessionRecord): ClassPolicy {
+    return opts.classes.get(record.sessionClass) ?? defaultClass
+  }
+
+  function newRecord(now: number, cls: ClassPolicy, data: Record<string, unknown>): SessionRecord {
+    return {
+      v: 1,
+      data,
+      createdAt: now,
+      lastSeenAt: now,
+      idleExpiresAt: idleExpiry(now, cls),
+      absoluteExpiresAt: now + cls.absoluteTimeoutMs,
+      sessionClass: cls.name,
+      meta: {},
+    }
+  }
+
+  function lifetimeOf(key: { sessionClass: string }): number {
+    return (opts.classes.get(key.sessionClass) ?? defaultClass).absoluteTimeoutMs
+  }
+
+  async function load(ctx: RequestContext): Promise<LoadOutcome> {
+    if (ctx.token === undefined) return { session: null, rejected: 'none' }
+    const now = clock.now()
+    const verified = verifyToken(ctx.token, opts.keys, now, lifetimeOf)
+    if (!verified.ok) {
+      // Rejected before any store I/O: a forged or expired cookie costs one HMAC.
+      const type =
+        verified.reason === 'expired_absolute'
+          ? 'session.expired_absolute'
+          : (`token.${verified.reason}` as const)
+      emit(type, ctx)
+      return { session: null, rejected: verified.reason }
+    }
+    const ref = sessionRef(verified.id)
+    let record: SessionRecord | null
+    try {
+      record = await storeCall(opts, 'get', ctx, () => store.get(ref))
+    } catch (err) {
+      if (opts.failOpen) return { session: null, rejected: 'store_error' }
+      throw err
+    }
+    // A record whose creation time differs from the signed one is not the session this cookie named.
+    if (record === null || record.createdAt !== verified.createdAt)
+      return { session: null, rejected: 'not_found' }
+    if (now >= record.absoluteExpiresAt) {
+      emit('session.expired_absolute', ctx, { ref, userId: record.userId })
+      return { session: null, rejected: 'expired_absolute' }
+    }
+    if (now >= record.idleExpiresAt) {
+      emit('session.expired_idle', ctx, { ref, userId: record.userId })
+      await storeCall(opts, 'destroy', ctx, () => store.destroy(ref)).catch(() => {})
+      return { session: null, rejected: 'expired_idle' }
+    }
+    const session: SessionState = {
+      id: verified.id,
+      ref,
+      record,
+      isNew: false,
+      snapshot: snapshotData(record.data),
+      needsCookie: verified.key !== classOf(record).signing,
+    }
+    return { session }
+  }
+
+  function create(_ctx: EventContext, id = generateSessionId()): SessionState {
+    const record = newRecord(
+      clock.now(),
+      defaultClass,
+      Object.create(null) as Record<string, unknown>,
+    )
+    return { id, ref: sessionRef(id), record, isNew: true, snapshot: null, needsCookie: true }
+  }
+
+  function token(session: SessionState): string {
+    return signToken(classOf(session.record).signing, session.id, session.record.createdAt)
+  }
+
+  async function commit(
+    session: SessionState,
+    ctx: EventContext,
+    input: CommitInput,
+  ): Promise<CommitOutcome> {
+    const now = clock.now()
+    const diff = diffData(session.snapshot, input.data)
+    if (diff.size > opts.maxSessionBytes) {
+      throw new TetherError(
+        'TETHER_SESSION_TOO_LARGE',
+        `session data is about ${diff.size} bytes, over "maxSessionBytes" (${opts.maxSessionBytes}); keep large data elsewhere`,
+      )
+    }
+    const cookieChanged =
+      input.cookie !== undefined &&
+      JSON.stringify(input.cookie) !== JSON.stringify(session.record.cookie)
+    const cls = classOf(session.record)
+    // The session dies no later than its cookie: expiry on the server and in the browser never drift apart.
+    const times = {
+      lastSeenAt: now,
+      idleExpiresAt: Math.min(idleExpiry(now, cls), input.cookieExpiresAt ?? Infinity),
+    }
+    if (session.isNew) {
+      if (!diff.changed && !input.saveNew && !input.force) return 'none'
+      const record: SessionRecord = { ...session.record, ...times, data: diff.set }
+      if (input.cookie !== undefined) record.cookie = input.cookie
+      await storeCall(opts, 'create', ctx, () => store.create(session.ref, record))
+      Object.assign(session, { record, isNew: false, snapshot: diff.snapshot })
+      emit('session.created', ctx, { ref: session.ref })
+      return 'created'
+    }
+    if (diff.changed || cookieChanged || input.force) {
+      const fields = cookieChanged ? { cookie: input.cookie! } : {}
+      const next: SessionRecord = {
+        ...session.record,
+        ...fields,
+        ...times,
+        data: input.data,
+        v: session.record.v + 1,
+      }
+      const patch = { set: diff.set, unset: diff.unset, fields, times, next }
+      const result = await storeCall(opts, 'update', ctx, () => store.update(session.ref, patch))
+      if (!result.ok) return 'gone'
+      Object.assign(session, { record: result.record, snapshot: diff.snapshot })
+      return diff.changed || cookieChanged ? 'updated' : 'resaved'
+    }
+    if (now - session.record.lastSeenAt < opts.touchAfterMs) return 'none'
+    const touched = await storeCall(opts, 'touch', ctx, () =>
+      store.touch(session.ref, times, session.record),
+    )
+    if (!touched) return 'gone'
+    session.record = { ...session.record, ...times }
+    return 'touched'
+  }
+
+  async function destroy(session: SessionState, ctx: EventContext): Promise<void> {
+    if (!session.isNew) await storeCall(opts, 'destroy', ctx, () => store.destroy(session.ref))
+    emit('session.destroyed', ctx, { ref: session.ref, userId: session.record.userId })
+  }
+
+  async function reload(session: SessionState, ctx: EventContext): Promise<SessionState | null> {
+    const record = await storeCall(opts, 'get', ctx, () => store.get(session.ref))
+    if (record === null) return null
+    return { ...session, record, isNew: false, snapshot: snapshotData(record.data) }
+  }
+
+  async function login(
+    session: SessionState,
+    data: Record<string, unknown>,
+    userId: string,
+    ctx: EventContext,
+    loginOpts: { class?: string; id?: string } = {},
+  ): Promise<SessionState> {
+    if (typeof userId !== 'string' || userId.length === 0 || userId.length > 256) {
+      throw invalidOption(
+        `login(userId) needs a non-empty string of at most 256 characters; got ${typeof userId}`,
+      )
+    }
+    const cls = opts.classes.get(loginOpts.class ?? 'default')
+    if (cls === undefined)
+      throw invalidOption(
+        `login(): session class ${JSON.stringify(loginOpts.class)} is not configured in "classes"`,
+      )
+    const now = clock.now()
+    const snapshot = snapshotData(data)
+    const record = newRecord(
+      now,
+      cls,
+      Object.fromEntries([...snapshot].map(([k, j]) => [k, JSON.parse(j) as unknown])),
+    )
+    record.userId = userId
+    record.authAt = now
+    const meta: SessionRecord['meta'] = {}
+    if (ctx.userAgent !== undefined) meta.ua = ctx.userAgent.slice(0, 256)
+    const prefix = ipPrefix(ctx.ip)
+    if (prefix !== undefined) meta.ipPrefix = prefix
+    record.meta = meta
+    if (session.record.cookie !== undefined) record.cookie = session.record.cookie
+    const id = loginOpts.id ?? generateSessionId()
+    const ref = sessionRef(id)
+    const createOpts =
+      opts.maxSessionsPerUser === undefined ? {} : { maxPerUser: opts.maxSessionsPerUser }
+    const evicted = await storeCall(opts, 'create', ctx, () =>
+      store.create(ref, record, createOpts),
+    )
+    if (!session.isNew) await storeCall(opts, 'destroy', ctx, () => store.destroy(session.ref))
+    for (const gone of evicted) emit('session.revoked', ctx, { reason: 'cap', ref: gone, userId })
+    emit('session.login', ctx, { ref, userId })
+    return { id, ref, record, isNew: false, snapshot, needsCookie: true }
+  }
+
+  async function update(
+    session: SessionState,
+    fn: (
+      data: Record<string, unknown>,
+    ) => void | Record<string, unknown> | Promise<void | Record<string, unknown>>,
+    ctx: EventContext,
+  ): Promise<SessionState> {
+    for (let attempt = 0; attempt < MAX_UPDATE_ATTEMPTS; attempt++) {
+      const record = await storeCall(opts, 'get', ctx, () => store.get(session.ref))
+      if (record === null)
+        throw new TetherError(
+          'TETHER_SESSION_NOT_FOUND',
+          'session.update(): the session no longer exists in the store',
+        )
+      const before = snapshotData(record.data)
+      const draft = JSON.parse(JSON.stringify(record.data)) as Record<string, unknown>
+      const data = (await fn(draft)) ?? draft
+      const diff = diffData(before, data)
+      const now = clock.now()
+      const times = { lastSeenAt: now, idleExpiresAt: idleExpiry(now, classOf(record)) }
+      const next: SessionRecord = { ...record, ...times, data, v: record.v + 1 }
+      const patch = { set: diff.set, unset: diff.unset, fields: {}, times, next }
+      const result = await storeCall(opts, 'update', ctx, () =>
+        store.update(session.ref, patch, { ifVersion: record.v }),
+      )
+      if (result.ok)
+        return { ...session, record: result.record, snapshot: snapshotData(result.record.data) }
+      if (result.reason === 'missing')
+        throw new TetherError(
+          'TETHER_SESSION_NOT_FOUND',
+          'session.update(): the session no longer exists in the store',
+        )
+      // Lost the race: back off a random moment so contenders spread out, then read again.
+      await new Promise((r) => setTimeout(r, Math.random() * Math.min(2 ** attempt, 20)))
+    }
+    throw new TetherError(
+      'TETHER_VERSION_CONFLICT',
+      `session.update(): gave up after ${MAX_UPDATE_ATTEMPTS} version conflicts`,
+    )
+  }
+
+  async function close(): Promise<void> {
+    if (opts.ownsStore) await store.close?.()
+  }
+
+  return {
+    options: opts,
+    load,
+    create,
+    token,
+    commit,
+    destroy,
+    reload,
+    login,
+    update,
+    close,
+    ...createUserSessions(opts),
+  }
+}

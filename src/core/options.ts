@@ -1,0 +1,159 @@
+import { createKeyring, mergeKeyrings, type KeyEntry, type SecretInput } from '../codec/keyring.js'
+import { invalidOption } from '../errors.js'
+import { createEmitter, type Emit } from '../events/emitter.js'
+import type { EventListener } from '../events/types.js'
+import { MemoryStore } from '../stores/memory.js'
+import { systemClock, type Clock, type SessionStore } from '../stores/types.js'
+import { parseDuration } from './duration.js'
+
+/** Timeouts and keys of one session class. */
+export interface SessionClassOptions {
+  /** The class's own secret(s): removing them ends every session of the class and no other. */
+  secret: SecretInput
+  /** @default the manager's `idleTimeout` */
+  idleTimeout?: number | string
+  /** @default the manager's `absoluteTimeout` */
+  absoluteTimeout?: number | string
+}
+
+/** Options of `createSessionManager` (the Express adapter accepts these too). */
+export interface ManagerOptions {
+  /** Secret(s) that sign cookies: a string, an array (the first signs, all verify), or `[{ kid, secret }]`. Each at least 32 bytes. */
+  secret: SecretInput
+  /** Where sessions live. @default a new bounded `MemoryStore` (one process only) */
+  store?: SessionStore
+  /** Idle timeout, enforced on the server. @default '30m' */
+  idleTimeout?: number | string
+  /** Absolute lifetime from creation, enforced on the server from the signed creation time. @default '8h' */
+  absoluteTimeout?: number | string
+  /** An unmodified session is written to the store at most once per this interval. @default '60s' */
+  touchAfter?: number | string
+  /** Time limit of every store operation. @default '1s' */
+  storeTimeout?: number | string
+  /** On a store failure: `'fail-closed'` raises `TETHER_STORE_UNAVAILABLE` (503); `'anonymous'` goes on without a session. @default 'fail-closed' */
+  onStoreError?: 'fail-closed' | 'anonymous'
+  /** Most live sessions one user may hold; a login past it evicts the oldest. @default unlimited */
+  maxSessionsPerUser?: number
+  /** Largest serialised session data accepted at commit, in bytes. @default 65536 */
+  maxSessionBytes?: number
+  /** Session classes with their own keyring and timeouts, chosen at `login(userId, { class })`. @default none */
+  classes?: Record<string, SessionClassOptions>
+  /** Receives every security event. @default none */
+  onEvent?: EventListener
+  /** Time source; tests inject one. @default Date.now */
+  clock?: Clock
+}
+
+/** One session class, resolved. */
+export interface ClassPolicy {
+  readonly name: string
+  readonly signing: KeyEntry
+  readonly idleTimeoutMs: number
+  readonly absoluteTimeoutMs: number
+}
+
+/** Options after validation: what the request path reads. Frozen. */
+export interface ResolvedOptions {
+  readonly keys: ReadonlyMap<string, KeyEntry>
+  readonly classes: ReadonlyMap<string, ClassPolicy>
+  readonly store: SessionStore
+  readonly ownsStore: boolean
+  readonly touchAfterMs: number
+  readonly storeTimeoutMs: number
+  readonly failOpen: boolean
+  readonly maxSessionsPerUser: number | undefined
+  readonly maxSessionBytes: number
+  readonly emit: Emit
+  readonly clock: Clock
+}
+
+const CLASS_NAME = /^[a-z][a-z0-9_-]{0,31}$/
+
+/** Validates every option once; throws `TetherError` naming the option and the fix. */
+export function resolveOptions(opts: ManagerOptions): ResolvedOptions {
+  if (typeof opts !== 'object' || opts === null) {
+    throw invalidOption(`options must be an object with at least "secret"; got ${String(opts)}`)
+  }
+  const idleTimeoutMs = parseDuration('idleTimeout', opts.idleTimeout, 30 * 60_000)
+  const absoluteTimeoutMs = parseDuration('absoluteTimeout', opts.absoluteTimeout, 8 * 3_600_000)
+  if (idleTimeoutMs > absoluteTimeoutMs) {
+    throw invalidOption(
+      `"idleTimeout" (${idleTimeoutMs} ms) must not exceed "absoluteTimeout" (${absoluteTimeoutMs} ms)`,
+    )
+  }
+  const ring = createKeyring(opts.secret, '"secret"')
+  const classes = new Map<string, ClassPolicy>([
+    ['default', { name: 'default', signing: ring.signing, idleTimeoutMs, absoluteTimeoutMs }],
+  ])
+  const rings = [ring]
+  if (opts.classes !== undefined) {
+    if (typeof opts.classes !== 'object' || opts.classes === null) {
+      throw invalidOption(`"classes" must be an object like { admin: { secret, idleTimeout } }`)
+    }
+    for (const [name, c] of Object.entries(opts.classes)) {
+      if (!CLASS_NAME.test(name) || name === 'default') {
+        throw invalidOption(
+          `"classes" key ${JSON.stringify(name)} must be lower-case letters, digits, _ or - and not "default"`,
+        )
+      }
+      const label = `classes.${name}`
+      const classRing = createKeyring(c?.secret, `"${label}.secret"`, name)
+      rings.push(classRing)
+      classes.set(name, {
+        name,
+        signing: classRing.signing,
+        idleTimeoutMs: parseDuration(`${label}.idleTimeout`, c.idleTimeout, idleTimeoutMs),
+        absoluteTimeoutMs: parseDuration(
+          `${label}.absoluteTimeout`,
+          c.absoluteTimeout,
+          absoluteTimeoutMs,
+        ),
+      })
+    }
+  }
+  const onStoreError = opts.onStoreError ?? 'fail-closed'
+  if (onStoreError !== 'fail-closed' && onStoreError !== 'anonymous') {
+    throw invalidOption(
+      `"onStoreError" must be "fail-closed" or "anonymous"; got ${JSON.stringify(onStoreError)}`,
+    )
+  }
+  const clock = opts.clock ?? systemClock
+  if (typeof clock?.now !== 'function')
+    throw invalidOption(`"clock" must be an object with a now() method`)
+  if (opts.onEvent !== undefined && typeof opts.onEvent !== 'function') {
+    throw invalidOption(`"onEvent" must be a function (event) => void; got ${typeof opts.onEvent}`)
+  }
+  const store: SessionStore = opts.store ?? new MemoryStore({ clock })
+  if (store.tetherStore !== 1) {
+    throw invalidOption(
+      `"store" is not a Tether store; wrap an express-session store with fromExpressSessionStore() ` +
+        `from 'tether-session/stores/compat'`,
+    )
+  }
+  if (store.userIndex === false && opts.maxSessionsPerUser !== undefined) {
+    throw invalidOption(
+      `"maxSessionsPerUser" needs a store with a per-user index; this store has none`,
+    )
+  }
+  return Object.freeze({
+    keys: mergeKeyrings(rings),
+    classes,
+    store,
+    ownsStore: opts.store === undefined,
+    touchAfterMs: parseDuration('touchAfter', opts.touchAfter, 60_000),
+    storeTimeoutMs: parseDuration('storeTimeout', opts.storeTimeout, 1000),
+    failOpen: onStoreError === 'anonymous',
+    maxSessionsPerUser: positiveInt('maxSessionsPerUser', opts.maxSessionsPerUser),
+    maxSessionBytes: positiveInt('maxSessionBytes', opts.maxSessionBytes) ?? 65_536,
+    emit: createEmitter(opts.onEvent, clock),
+    clock,
+  })
+}
+
+function positiveInt(name: string, value: unknown): number | undefined {
+  if (value === undefined) return undefined
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw invalidOption(`"${name}" must be a positive integer; got ${JSON.stringify(value)}`)
+  }
+  return value
+}

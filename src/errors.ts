@@ -1,0 +1,70 @@
+/**
+ * Every error Tether throws is a `TetherError` with a stable `code`.
+ * Branch on `code`, never on `message`: messages may be reworded, codes keep their meaning.
+ */
+export type TetherErrorCode =
+  /** An option is invalid. Thrown while the middleware or manager is built, never per request. */
+  | 'TETHER_INVALID_OPTION'
+  /** A secret is too short or a published placeholder. Thrown at construction. */
+  | 'TETHER_WEAK_SECRET'
+  /** The session store failed or timed out. Adapters answer 503 with `Retry-After`. */
+  | 'TETHER_STORE_UNAVAILABLE'
+  /** A cross-site or token-less unsafe request was refused. Adapters answer 403. */
+  | 'TETHER_CSRF_REJECTED'
+  /** The session no longer exists in the store (expired, revoked or destroyed meanwhile). */
+  | 'TETHER_SESSION_NOT_FOUND'
+  /** `session.update(fn)` kept losing the version race and gave up. */
+  | 'TETHER_VERSION_CONFLICT'
+  /** The serialised session is larger than `maxSessionBytes`. */
+  | 'TETHER_SESSION_TOO_LARGE'
+  /** The configured store cannot do this (e.g. a per-user index on a wrapped express-session store). */
+  | 'TETHER_NOT_SUPPORTED'
+
+const STATUS: { readonly [C in TetherErrorCode]: number } = {
+  TETHER_INVALID_OPTION: 500,
+  TETHER_WEAK_SECRET: 500,
+  TETHER_STORE_UNAVAILABLE: 503,
+  TETHER_CSRF_REJECTED: 403,
+  TETHER_SESSION_NOT_FOUND: 500,
+  TETHER_VERSION_CONFLICT: 409,
+  TETHER_SESSION_TOO_LARGE: 500,
+  TETHER_NOT_SUPPORTED: 500,
+}
+
+/** The one error class of Tether. `status` is the HTTP status an adapter answers with. */
+export class TetherError extends Error {
+  readonly code: TetherErrorCode
+  readonly status: number
+  /** Seconds a client should wait before retrying, for `TETHER_STORE_UNAVAILABLE`. */
+  readonly retryAfter?: number
+
+  constructor(
+    code: TetherErrorCode,
+    message: string,
+    opts: { status?: number; cause?: unknown; retryAfter?: number } = {},
+  ) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause })
+    this.name = 'TetherError'
+    this.code = code
+    this.status = opts.status ?? STATUS[code]
+    if (opts.retryAfter !== undefined) this.retryAfter = opts.retryAfter
+  }
+
+  /** Response headers for this error (Express's final handler applies `err.headers`). */
+  get headers(): Record<string, string> | undefined {
+    return this.retryAfter === undefined ? undefined : { 'Retry-After': String(this.retryAfter) }
+  }
+}
+
+/** Type guard that survives duplicate module instances (checks the shape, not the prototype). */
+export function isTetherError(err: unknown): err is TetherError {
+  return (
+    err instanceof TetherError ||
+    (err instanceof Error && err.name === 'TetherError' && 'code' in err)
+  )
+}
+
+/** Shorthand for the most common throw: a bad option at construction time. */
+export function invalidOption(message: string): TetherError {
+  return new TetherError('TETHER_INVALID_OPTION', message)
+}

@@ -1,0 +1,35 @@
+import type { EventContext, EventListener, TetherEvent, TetherEventType } from './types.js'
+import type { Clock } from '../stores/types.js'
+
+/** Emits one event; does nothing when no listener is configured. */
+export type Emit = (
+  type: TetherEventType,
+  ctx: EventContext | undefined,
+  extra?: { reason?: string; ref?: string; userId?: string | undefined },
+) => void
+
+/** Builds the emitter once at startup; with no listener it is a no-op function. */
+export function createEmitter(listener: EventListener | undefined, clock: Clock): Emit {
+  if (listener === undefined) return function emitNothing() {}
+  let warned = false
+  return function emit(type, ctx, extra) {
+    const event: TetherEvent = { time: clock.now(), type }
+    if (extra?.reason !== undefined) event.reason = extra.reason
+    if (extra?.ref !== undefined) event.ref = extra.ref
+    if (extra?.userId !== undefined) event.userId = extra.userId
+    if (ctx?.ip !== undefined) event.ip = ctx.ip
+    if (ctx?.userAgent !== undefined) event.userAgent = ctx.userAgent
+    if (ctx?.path !== undefined) event.path = ctx.path
+    try {
+      listener(event)
+    } catch (err) {
+      // A broken logger must not turn into a broken request.
+      if (!warned) {
+        warned = true
+        process.emitWarning(`tether-session: onEvent threw: ${String(err)}`, {
+          code: 'TETHER_EVENT_LISTENER',
+        })
+      }
+    }
+  }
+}

@@ -1,0 +1,347 @@
+import Database from 'better-sqlite3'
+import { invalidOption } from '../errors.js'
+import { applyPatch, expiresAt, systemClock } from './types.js'
+import type {
+  Clock,
+  CreateOptions,
+  SessionPatch,
+  SessionRecord,
+  SessionStore,
+  SessionTimes,
+  UpdateResult,
+  UserSessionEntry,
+} from './types.js'
+
+/** Options of {@link SqliteStore}. Give exactly one of `db` and `path`. */
+export interface SqliteStoreOptions {
+  /** An open better-sqlite3 database. The store never closes it. */
+  db?: Database.Database
+  /** A database file the store opens (in WAL mode) and closes on `close()`. */
+  path?: string
+  /**
+   * Table holding the sessions, created if missing: a letter or `_`, then up to 62 of `[A-Za-z0-9_]`.
+   * @default 'tether_sessions'
+   */
+  table?: string
+  /**
+   * How often expired rows are deleted, in ms. The timer is unref'd.
+   * @default 300_000
+   */
+  cleanupIntervalMs?: number
+  /**
+   * Decides which sessions are live; tests pass one they can advance.
+   * @default systemClock
+   */
+  clock?: Clock
+}
+
+/** A row as written: `expires_at` is `expiresAt(record)`, so liveness and pruning stay in SQL. */
+interface Row {
+  key: string
+  userId: string | null
+  v: number
+  createdAt: number
+  expiresAt: number
+  record: string
+}
+
+// Identifiers cannot be bound as parameters, so the name is checked before it reaches SQL. 63
+// characters is PostgreSQL's limit, which keeps one name valid for every Tether store.
+const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/
+// setInterval turns larger delays into 1 ms (TimeoutOverflowWarning).
+const MAX_TIMER_MS = 2 ** 31 - 1
+
+/**
+ * Sessions in SQLite through better-sqlite3: one table, prepared statements, and a transaction
+ * for every read-modify-write. Calls run synchronously and return settled promises.
+ */
+export class SqliteStore implements SessionStore {
+  /** Brand of a Tether store. */
+  readonly tetherStore = 1
+  private readonly db: Database.Database
+  private readonly ownsDb: boolean
+  private readonly clock: Clock
+  private readonly sql: Statements
+  private readonly tx: Transactions
+  private timer: NodeJS.Timeout | undefined
+
+  constructor(options: SqliteStoreOptions) {
+    const { db, path, table, cleanupIntervalMs, clock } = resolveOptions(options)
+    this.clock = clock
+    this.ownsDb = db === undefined
+    this.db = db ?? new Database(path)
+    try {
+      if (this.ownsDb) useWal(this.db)
+      createTable(this.db, table)
+      this.sql = prepareStatements(this.db, table)
+    } catch (err) {
+      // Rethrown: only the file handle this constructor opened is released on the way out.
+      if (this.ownsDb) this.db.close()
+      throw err
+    }
+    this.tx = prepareTransactions(this.db, this.sql)
+    this.timer = setInterval(this.pruneInBackground.bind(this), cleanupIntervalMs).unref()
+  }
+
+  /** Deletes every expired row now; returns how many. The cleanup timer calls it too. */
+  pruneExpired(): number {
+    return this.sql.prune.run(this.clock.now()).changes
+  }
+
+  /** The live record under `key`, or null. */
+  get(key: string): Promise<SessionRecord | null> {
+    return settle(function get(this: SqliteStore) {
+      const row = this.sql.get.get({ key, now: this.clock.now() })
+      return row === undefined ? null : parse(row.record)
+    }, this)
+  }
+
+  /** Inserts `record`, evicting the user's oldest sessions beyond `maxPerUser` in one transaction. */
+  create(key: string, record: SessionRecord, options: CreateOptions = {}): Promise<string[]> {
+    return settle(function create(this: SqliteStore) {
+      const { maxPerUser } = options
+      if (maxPerUser !== undefined && (!Number.isSafeInteger(maxPerUser) || maxPerUser < 1)) {
+        throw invalidOption(`"maxPerUser" must be a positive integer; got ${show(maxPerUser)}`)
+      }
+      // IMMEDIATE takes the write lock up front, so another process cannot slip in between the
+      // reads and the writes (a deferred transaction would fail with SQLITE_BUSY instead).
+      return this.tx.create.immediate(toRow(key, record), this.clock.now(), maxPerUser)
+    }, this)
+  }
+
+  /** Merges `patch` into the live record under `key`; see {@link SessionStore.update}. */
+  update(
+    key: string,
+    patch: SessionPatch,
+    options: { ifVersion?: number } = {},
+  ): Promise<UpdateResult> {
+    return settle(function update(this: SqliteStore) {
+      return this.tx.update.immediate(key, patch, options.ifVersion, this.clock.now())
+    }, this)
+  }
+
+  /** Moves the idle expiry of the live record under `key`; false if there is none. */
+  touch(key: string, times: SessionTimes): Promise<boolean> {
+    return settle(function touch(this: SqliteStore) {
+      return this.tx.touch.immediate(key, times, this.clock.now())
+    }, this)
+  }
+
+  /** Removes the session under `key`, if any. */
+  destroy(key: string): Promise<void> {
+    return settle(function destroy(this: SqliteStore) {
+      this.sql.destroy.run(key)
+    }, this)
+  }
+
+  /** Live sessions of `userId`, oldest first. */
+  listByUser(userId: string): Promise<UserSessionEntry[]> {
+    return settle(function listByUser(this: SqliteStore) {
+      const rows = this.sql.listByUser.all({ userId, now: this.clock.now() })
+      return rows.map(function toListed(row) {
+        return { key: row.key, record: parse(row.record) }
+      })
+    }, this)
+  }
+
+  /** Removes the sessions of `userId` but `except`; returns the keys of the live ones removed. */
+  destroyByUser(userId: string, options: { except?: string } = {}): Promise<string[]> {
+    return settle(function destroyByUser(this: SqliteStore) {
+      const now = this.clock.now()
+      const removed: string[] = []
+      for (const row of this.sql.destroyByUser.all({ userId, except: options.except ?? null })) {
+        if (now < row.expires_at) removed.push(row.key)
+      }
+      return removed
+    }, this)
+  }
+
+  /** Stops the cleanup timer and closes the database if the store opened it. */
+  close(): Promise<void> {
+    clearInterval(this.timer)
+    this.timer = undefined
+    if (this.ownsDb && this.db.open) this.db.close()
+    return Promise.resolve()
+  }
+
+  private pruneInBackground(): void {
+    // A throw from a timer would crash the process; report it and retry at the next tick.
+    try {
+      this.pruneExpired()
+    } catch (err) {
+      process.emitWarning(`SqliteStore could not prune expired sessions: ${String(err)}`, {
+        type: 'TetherWarning',
+        code: 'TETHER_STORE_UNAVAILABLE',
+      })
+    }
+  }
+}
+
+/** Checks every option once, at construction, and fills in the defaults. */
+function resolveOptions(options: SqliteStoreOptions) {
+  const { db, path, table = 'tether_sessions', cleanupIntervalMs = 300_000 } = options
+  const { clock = systemClock } = options
+  if ((db === undefined) === (path === undefined)) {
+    throw invalidOption(
+      `Give exactly one of "db" (an open better-sqlite3 Database) and "path" (a file name); ` +
+        `got ${db === undefined ? 'neither' : 'both'}`,
+    )
+  }
+  if (db !== undefined && typeof (db as Partial<Database.Database>).prepare !== 'function') {
+    throw invalidOption(`"db" must be a better-sqlite3 Database; got ${show(db)}`)
+  }
+  if (path !== undefined && (typeof path !== 'string' || path === '')) {
+    throw invalidOption(`"path" must be a non-empty file name; got ${show(path)}`)
+  }
+  if (typeof table !== 'string' || !TABLE_NAME.test(table)) {
+    throw invalidOption(
+      `"table" must be a letter or "_" followed by up to 62 letters, digits or "_"; got ${show(table)}`,
+    )
+  }
+  if (
+    !Number.isSafeInteger(cleanupIntervalMs) ||
+    cleanupIntervalMs < 1 ||
+    cleanupIntervalMs > MAX_TIMER_MS
+  ) {
+    throw invalidOption(
+      `"cleanupIntervalMs" must be a whole number of ms from 1 to ${MAX_TIMER_MS}; ` +
+        `got ${show(cleanupIntervalMs)}. Omit it for 300000 (5 minutes).`,
+    )
+  }
+  if (typeof clock !== 'object' || clock === null || typeof clock.now !== 'function') {
+    throw invalidOption(`"clock" must be an object with a now() method; got ${show(clock)}`)
+  }
+  return { db, path, table, cleanupIntervalMs, clock }
+}
+
+type Statements = ReturnType<typeof prepareStatements>
+type Transactions = ReturnType<typeof prepareTransactions>
+
+function prepareTransactions(db: Database.Database, sql: Statements) {
+  return {
+    create: db.transaction(createInTx.bind(null, sql)),
+    update: db.transaction(updateInTx.bind(null, sql)),
+    touch: db.transaction(touchInTx.bind(null, sql)),
+  }
+}
+
+function createInTx(sql: Statements, row: Row, now: number, maxPerUser?: number): string[] {
+  sql.dropExpired.run({ key: row.key, now })
+  const evicted: string[] = []
+  if (row.userId !== null && maxPerUser !== undefined) {
+    const others = sql.keysByUser.all({ userId: row.userId, now })
+    for (const { key } of others.slice(0, Math.max(0, others.length - (maxPerUser - 1)))) {
+      sql.destroy.run(key)
+      evicted.push(key)
+    }
+  }
+  // A live row under the same key fails the primary key here, which rolls back the evictions.
+  sql.insert.run(row)
+  return evicted
+}
+
+function updateInTx(
+  sql: Statements,
+  key: string,
+  patch: SessionPatch,
+  ifVersion: number | undefined,
+  now: number,
+): UpdateResult {
+  const row = sql.get.get({ key, now })
+  if (row === undefined) return { ok: false, reason: 'missing' }
+  if (ifVersion !== undefined && row.v !== ifVersion) return { ok: false, reason: 'conflict' }
+  const next = toRow(key, applyPatch(parse(row.record), patch))
+  sql.write.run(next)
+  return { ok: true, record: parse(next.record) }
+}
+
+function touchInTx(sql: Statements, key: string, times: SessionTimes, now: number): boolean {
+  const row = sql.get.get({ key, now })
+  if (row === undefined) return false
+  const record = parse(row.record)
+  record.lastSeenAt = times.lastSeenAt
+  record.idleExpiresAt = times.idleExpiresAt
+  sql.write.run(toRow(key, record))
+  return true
+}
+
+function useWal(db: Database.Database): void {
+  // WAL lets readers run beside the one writer; NORMAL is durable in WAL except on power loss.
+  db.pragma('journal_mode = WAL')
+  db.pragma('synchronous = NORMAL')
+}
+
+function createTable(db: Database.Database, table: string): void {
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS "${table}" (
+      key TEXT PRIMARY KEY NOT NULL,
+      user_id TEXT,
+      v INTEGER NOT NULL,
+      created_at INTEGER NOT NULL,
+      expires_at INTEGER NOT NULL,
+      record TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS "${table}_user_id" ON "${table}" (user_id, created_at);
+    CREATE INDEX IF NOT EXISTS "${table}_expires_at" ON "${table}" (expires_at);
+  `)
+}
+
+function prepareStatements(db: Database.Database, table: string) {
+  const t = `"${table}"`
+  type KeyAt = { key: string; now: number }
+  type UserAt = { userId: string; now: number }
+  return {
+    get: db.prepare<KeyAt, { v: number; record: string }>(
+      `SELECT v, record FROM ${t} WHERE key = @key AND expires_at > @now`,
+    ),
+    dropExpired: db.prepare<KeyAt>(`DELETE FROM ${t} WHERE key = @key AND expires_at <= @now`),
+    insert: db.prepare<Row>(
+      `INSERT INTO ${t} (key, user_id, v, created_at, expires_at, record)
+       VALUES (@key, @userId, @v, @createdAt, @expiresAt, @record)`,
+    ),
+    write: db.prepare<Row>(
+      `UPDATE ${t} SET user_id = @userId, v = @v, created_at = @createdAt,
+       expires_at = @expiresAt, record = @record WHERE key = @key`,
+    ),
+    // rowid breaks createdAt ties in insertion order.
+    keysByUser: db.prepare<UserAt, { key: string }>(
+      `SELECT key FROM ${t} WHERE user_id = @userId AND expires_at > @now ORDER BY created_at, rowid`,
+    ),
+    listByUser: db.prepare<UserAt, { key: string; record: string }>(
+      `SELECT key, record FROM ${t} WHERE user_id = @userId AND expires_at > @now
+       ORDER BY created_at, rowid`,
+    ),
+    destroy: db.prepare<[string]>(`DELETE FROM ${t} WHERE key = ?`),
+    destroyByUser: db.prepare<
+      { userId: string; except: string | null },
+      { key: string; expires_at: number }
+    >(`DELETE FROM ${t} WHERE user_id = @userId AND key IS NOT @except RETURNING key, expires_at`),
+    prune: db.prepare<[number]>(`DELETE FROM ${t} WHERE expires_at <= ?`),
+  }
+}
+
+function toRow(key: string, record: SessionRecord): Row {
+  const { userId = null, v, createdAt } = record
+  return { key, userId, v, createdAt, expiresAt: expiresAt(record), record: JSON.stringify(record) }
+}
+
+function parse(json: string): SessionRecord {
+  // JSON.parse defines `__proto__` as an own property, never as the prototype.
+  return JSON.parse(json) as SessionRecord
+}
+
+/** Runs `fn` now and settles a promise with its result, so a throw becomes a rejection. */
+function settle<T>(fn: (this: SqliteStore) => T, store: SqliteStore): Promise<T> {
+  return new Promise(function run(resolve) {
+    resolve(fn.call(store))
+  })
+}
+
+/** A value for an error message: strings quoted, objects by kind, never their contents. */
+function show(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value)
+  if (typeof value === 'function') return 'a function'
+  if (typeof value === 'object' && value !== null)
+    return Array.isArray(value) ? 'an array' : 'an object'
+  return String(value)
+}

@@ -1,0 +1,156 @@
+/**
+ * The Store contract. Every Tether store (Memory, SQLite, Redis, PostgreSQL) implements it and
+ * passes the one conformance suite in test/stores/conformance.ts. Keys are session references
+ * (a hash of the session id), never the id itself.
+ */
+
+/** Times of a session, all epoch milliseconds. */
+export interface SessionTimes {
+  /** Last request that touched the store. */
+  lastSeenAt: number
+  /** Expiry if no further activity: lastSeenAt + idle timeout. */
+  idleExpiresAt: number
+}
+
+/** Cookie attributes a session chose for itself at run time (express-session's `req.session.cookie`). */
+export interface StoredCookie {
+  /** Max-Age in ms the application set; null for a browser-session cookie. */
+  originalMaxAge: number | null
+  /** Absolute expiry the application set, epoch ms; null when it follows maxAge or the browser session. */
+  expiresAt?: number | null
+  [attribute: string]: unknown
+}
+
+/** What a store keeps for one session. */
+export interface SessionRecord {
+  /** Version: 1 at creation, incremented by every write that changes data or fields. */
+  v: number
+  /** Application data (express-session's `req.session.*`): JSON-serialisable. */
+  data: Record<string, unknown>
+  /** Owner, set by `login`. Absent for anonymous sessions. */
+  userId?: string
+  createdAt: number
+  lastSeenAt: number
+  /** When the user last proved who they are (login, re-authentication). */
+  authAt?: number
+  idleExpiresAt: number
+  absoluteExpiresAt: number
+  /** Session class (`default`, or e.g. `admin`), which picks keyring and timeouts. */
+  sessionClass: string
+  /** Context recorded at login: user agent and IP prefix (never a full IP). */
+  meta: { ua?: string; ipPrefix?: string }
+  /** Per-session cookie attributes, when the application changed them. */
+  cookie?: StoredCookie
+}
+
+/** Record fields other than `data`, `v` and the times that a commit may change. */
+export type SessionFields = Partial<Pick<SessionRecord, 'userId' | 'authAt' | 'meta' | 'cookie'>>
+
+/**
+ * A change to one session, as computed by the manager from what the request did.
+ * Stores that merge atomically use `set`/`unset`/`fields`/`times`; a store that cannot (a wrapped
+ * express-session store) writes `next`, the full record the manager expects after the change.
+ */
+export interface SessionPatch {
+  /** Top-level data keys whose value changed, with their new values. */
+  set: Record<string, unknown>
+  /** Top-level data keys the request deleted. */
+  unset: string[]
+  /** Record fields that changed. */
+  fields: SessionFields
+  times: SessionTimes
+  /** The whole record after the change, as this request saw it. */
+  next: SessionRecord
+}
+
+export type UpdateResult =
+  /** The merged record as stored, with its new version. */
+  | { ok: true; record: SessionRecord }
+  /** `missing`: no such (live) session. `conflict`: `ifVersion` was given and did not match. */
+  | { ok: false; reason: 'missing' | 'conflict' }
+
+/** A session as listed for its user. */
+export interface UserSessionEntry {
+  key: string
+  record: SessionRecord
+}
+
+export interface CreateOptions {
+  /**
+   * Keep at most this many live sessions for `record.userId`, evicting the oldest (by createdAt)
+   * in the same atomic step as the insert. The new session is never evicted.
+   */
+  maxPerUser?: number
+}
+
+/**
+ * The Store contract. All methods are async, and a failure rejects (the manager turns it into
+ * `TETHER_STORE_UNAVAILABLE`). A record is live while `now < min(idleExpiresAt, absoluteExpiresAt)`
+ * by the store's clock; a store never returns or lists a record that is not live.
+ */
+export interface SessionStore {
+  /** Brand: tells adapters this is a Tether store, not an express-session one. Always `1`. */
+  readonly tetherStore: 1
+  /** The live record under `key`, or null. */
+  get(key: string): Promise<SessionRecord | null>
+  /**
+   * Inserts a new record (v is 1) and indexes it under its userId.
+   * @returns keys of sessions evicted because of `maxPerUser`.
+   */
+  create(key: string, record: SessionRecord, options?: CreateOptions): Promise<string[]>
+  /**
+   * Merges `patch` into the live record atomically: data keys in `set` are replaced, keys in
+   * `unset` deleted, other keys kept (so two requests changing different keys both persist);
+   * `fields` and `times` are assigned; v is incremented. With `ifVersion`, the write happens only if
+   * the stored v equals it (read-modify-write). A changed userId moves the record in the user index.
+   */
+  update(key: string, patch: SessionPatch, options?: { ifVersion?: number }): Promise<UpdateResult>
+  /**
+   * Extends a live session's idle expiry without changing data or version. False if missing.
+   * `current` is the record as the manager holds it, for stores that can only rewrite a whole
+   * record (a wrapped express-session store); native stores ignore it.
+   */
+  touch(key: string, times: SessionTimes, current?: SessionRecord): Promise<boolean>
+  /** Removes the record and its index entry. Missing keys are not an error. */
+  destroy(key: string): Promise<void>
+  /** Live sessions of `userId`, oldest first (by createdAt). */
+  listByUser(userId: string): Promise<UserSessionEntry[]>
+  /** Removes every session of `userId` except `except`; returns the removed keys. */
+  destroyByUser(userId: string, options?: { except?: string }): Promise<string[]>
+  /** False for stores without a per-user index (a wrapped express-session store). @default true */
+  readonly userIndex?: boolean
+  /** Releases timers and statements the store owns (never closes a client the user passed in). */
+  close?(): Promise<void>
+}
+
+/** Clock injected into stores and the manager; tests advance it instead of sleeping. */
+export interface Clock {
+  now(): number
+}
+
+export const systemClock: Clock = Object.freeze({ now: Date.now })
+
+/** Earliest expiry of a record: the instant it stops being live. */
+export function expiresAt(
+  record: Pick<SessionRecord, 'idleExpiresAt' | 'absoluteExpiresAt'>,
+): number {
+  return Math.min(record.idleExpiresAt, record.absoluteExpiresAt)
+}
+
+/** Applies a patch to a record the way every store must (used by Memory and SQLite). */
+export function applyPatch(record: SessionRecord, patch: SessionPatch): SessionRecord {
+  const data: Record<string, unknown> = Object.create(null) as Record<string, unknown>
+  for (const k of Object.keys(record.data)) data[k] = record.data[k]
+  for (const k of patch.unset) delete data[k]
+  for (const k of Object.keys(patch.set)) data[k] = patch.set[k]
+  const next: SessionRecord = {
+    ...record,
+    ...patch.fields,
+    data,
+    lastSeenAt: patch.times.lastSeenAt,
+    idleExpiresAt: patch.times.idleExpiresAt,
+    v: record.v + 1,
+  }
+  if ('userId' in patch.fields && patch.fields.userId === undefined) delete next.userId
+  return next
+}
