@@ -52,7 +52,7 @@ function createPasswordCheck(): (username: unknown, password: unknown) => Promis
   const demoHash = scryptSync('correct-horse', salt, SCRYPT_KEY_BYTES)
   return async function checkPassword(username, password) {
     if (typeof username !== 'string' || typeof password !== 'string') return false
-    const hash = await hashPassword(password.slice(0, 1024), salt)
+    const hash = await hashPassword(password, salt)
     return timingSafeEqual(hash, demoHash) && username === DEMO_USER
   }
 }
@@ -84,12 +84,12 @@ function homePage(views: number, user: string | undefined): string {
   const account =
     user === undefined
       ? `<form method="post" action="/login">
-    <label>Username <input name="username" autocomplete="username" value="alice"></label>
-    <label>Password <input name="password" type="password" autocomplete="current-password"></label>
-    <button>Log in</button> <small>(alice / correct-horse)</small>
-  </form>`
+<label>Username <input name="username" autocomplete="username" value="alice"></label>
+<label>Password <input name="password" type="password" autocomplete="current-password"></label>
+<button>Log in</button> <small>(alice / correct-horse)</small>
+</form>`
       : `<p>Logged in as <strong>${escapeHtml(user)}</strong>.</p>
-  <form method="post" action="/logout"><button>Log out</button></form>`
+<form method="post" action="/logout"><button>Log out</button></form>`
   return `<!doctype html>
 <html lang="en">
 <meta charset="utf-8">
@@ -104,6 +104,7 @@ ${account}
 export function createApp({ store, secret }: AppOptions): express.Express {
   const app = express()
   const checkPassword = createPasswordCheck()
+  app.use(refuseCrossSite)
   app.use(
     session({
       secret,
@@ -116,7 +117,6 @@ export function createApp({ store, secret }: AppOptions): express.Express {
   )
   app.use(express.urlencoded({ extended: false, limit: '4kb' }))
   app.use(express.json({ limit: '4kb' }))
-  app.use(refuseCrossSite)
 
   app.get('/', function home(req, res) {
     const sess = sessionOf(req)

@@ -1,6 +1,6 @@
 import { generateSessionId, sessionRef } from '../codec/ids.js'
 import { signToken, verifyToken, type VerifyFailure } from '../codec/token.js'
-import { TetherError, invalidOption } from '../errors.js'
+import { TetherError, invalidOption, isTetherError } from '../errors.js'
 import type { EventContext } from '../events/types.js'
 import type { SessionRecord, StoredCookie } from '../stores/types.js'
 import { diffData, snapshotData, type DataSnapshot } from './diff.js'
@@ -120,6 +120,15 @@ export function createSessionManager(options: ManagerOptions): SessionManager {
     }
   }
 
+  function assertSize(size: number): void {
+    if (size > opts.maxSessionBytes) {
+      throw new TetherError(
+        'TETHER_SESSION_TOO_LARGE',
+        `session data is about ${size} bytes, over "maxSessionBytes" (${opts.maxSessionBytes}); keep large data elsewhere`,
+      )
+    }
+  }
+
   function lifetimeOf(key: { sessionClass: string }): number {
     return (opts.classes.get(key.sessionClass) ?? defaultClass).absoluteTimeoutMs
   }
@@ -186,14 +195,24 @@ export function createSessionManager(options: ManagerOptions): SessionManager {
     ctx: EventContext,
     input: CommitInput,
   ): Promise<CommitOutcome> {
+    try {
+      return await writeCommit(session, ctx, input)
+    } catch (err) {
+      // onStoreError 'anonymous': the write is lost (store.error was emitted), the response goes on.
+      if (opts.failOpen && isTetherError(err) && err.code === 'TETHER_STORE_UNAVAILABLE')
+        return 'none'
+      throw err
+    }
+  }
+
+  async function writeCommit(
+    session: SessionState,
+    ctx: EventContext,
+    input: CommitInput,
+  ): Promise<CommitOutcome> {
     const now = clock.now()
     const diff = diffData(session.snapshot, input.data)
-    if (diff.size > opts.maxSessionBytes) {
-      throw new TetherError(
-        'TETHER_SESSION_TOO_LARGE',
-        `session data is about ${diff.size} bytes, over "maxSessionBytes" (${opts.maxSessionBytes}); keep large data elsewhere`,
-      )
-    }
+    assertSize(diff.size)
     const cookieChanged =
       input.cookie !== undefined &&
       JSON.stringify(input.cookie) !== JSON.stringify(session.record.cookie)
@@ -266,6 +285,7 @@ export function createSessionManager(options: ManagerOptions): SessionManager {
       )
     const now = clock.now()
     const snapshot = snapshotData(data)
+    assertSize(diffData(null, data).size)
     const record = newRecord(
       now,
       cls,
@@ -310,6 +330,7 @@ export function createSessionManager(options: ManagerOptions): SessionManager {
       const draft = JSON.parse(JSON.stringify(record.data)) as Record<string, unknown>
       const data = (await fn(draft)) ?? draft
       const diff = diffData(before, data)
+      assertSize(diff.size)
       const now = clock.now()
       const times = { lastSeenAt: now, idleExpiresAt: idleExpiry(now, classOf(record)) }
       const next: SessionRecord = { ...record, ...times, data, v: record.v + 1 }

@@ -76,11 +76,7 @@ export function resolveOptions(opts: ManagerOptions): ResolvedOptions {
   }
   const idleTimeoutMs = parseDuration('idleTimeout', opts.idleTimeout, 30 * 60_000)
   const absoluteTimeoutMs = parseDuration('absoluteTimeout', opts.absoluteTimeout, 8 * 3_600_000)
-  if (idleTimeoutMs > absoluteTimeoutMs) {
-    throw invalidOption(
-      `"idleTimeout" (${idleTimeoutMs} ms) must not exceed "absoluteTimeout" (${absoluteTimeoutMs} ms)`,
-    )
-  }
+  assertIdleWithinAbsolute('', idleTimeoutMs, absoluteTimeoutMs)
   const ring = createKeyring(opts.secret, '"secret"')
   const classes = new Map<string, ClassPolicy>([
     ['default', { name: 'default', signing: ring.signing, idleTimeoutMs, absoluteTimeoutMs }],
@@ -99,7 +95,7 @@ export function resolveOptions(opts: ManagerOptions): ResolvedOptions {
       const label = `classes.${name}`
       const classRing = createKeyring(c?.secret, `"${label}.secret"`, name)
       rings.push(classRing)
-      classes.set(name, {
+      const policy: ClassPolicy = {
         name,
         signing: classRing.signing,
         idleTimeoutMs: parseDuration(`${label}.idleTimeout`, c.idleTimeout, idleTimeoutMs),
@@ -108,7 +104,9 @@ export function resolveOptions(opts: ManagerOptions): ResolvedOptions {
           c.absoluteTimeout,
           absoluteTimeoutMs,
         ),
-      })
+      }
+      assertIdleWithinAbsolute(`${label}.`, policy.idleTimeoutMs, policy.absoluteTimeoutMs)
+      classes.set(name, policy)
     }
   }
   const onStoreError = opts.onStoreError ?? 'fail-closed'
@@ -156,4 +154,12 @@ function positiveInt(name: string, value: unknown): number | undefined {
     throw invalidOption(`"${name}" must be a positive integer; got ${JSON.stringify(value)}`)
   }
   return value
+}
+
+function assertIdleWithinAbsolute(prefix: string, idleMs: number, absoluteMs: number): void {
+  if (idleMs > absoluteMs) {
+    throw invalidOption(
+      `"${prefix}idleTimeout" (${idleMs} ms) must not exceed "${prefix}absoluteTimeout" (${absoluteMs} ms)`,
+    )
+  }
 }

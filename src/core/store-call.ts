@@ -1,4 +1,4 @@
-import { TetherError } from '../errors.js'
+import { TetherError, isTetherError } from '../errors.js'
 import type { ResolvedOptions } from './options.js'
 import type { EventContext } from '../events/types.js'
 
@@ -24,6 +24,8 @@ export async function storeCall<T>(
   try {
     return await Promise.race([run(), timeout])
   } catch (cause) {
+    // A store's own TetherError (e.g. TETHER_NOT_SUPPORTED) is a decision, not an outage.
+    if (isTetherError(cause)) throw cause
     opts.emit('store.error', ctx, { reason: op })
     throw new TetherError(
       'TETHER_STORE_UNAVAILABLE',

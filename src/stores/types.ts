@@ -94,7 +94,8 @@ export interface SessionStore {
   /** The live record under `key`, or null. */
   get(key: string): Promise<SessionRecord | null>
   /**
-   * Inserts a new record (v is 1) and indexes it under its userId.
+   * Inserts a new record (v is 1) and indexes it under its userId. Rejects when a live session
+   * holds the key; replaces an expired one. Times are whole epoch milliseconds.
    * @returns keys of sessions evicted because of `maxPerUser`.
    */
   create(key: string, record: SessionRecord, options?: CreateOptions): Promise<string[]>
@@ -113,9 +114,9 @@ export interface SessionStore {
   touch(key: string, times: SessionTimes, current?: SessionRecord): Promise<boolean>
   /** Removes the record and its index entry. Missing keys are not an error. */
   destroy(key: string): Promise<void>
-  /** Live sessions of `userId`, oldest first (by createdAt). */
+  /** Live sessions of `userId`, oldest first (by createdAt, ties in insertion order). */
   listByUser(userId: string): Promise<UserSessionEntry[]>
-  /** Removes every session of `userId` except `except`; returns the removed keys. */
+  /** Removes every session of `userId` except `except`; returns the keys of the removed live sessions. */
   destroyByUser(userId: string, options?: { except?: string }): Promise<string[]>
   /** False for stores without a per-user index (a wrapped express-session store). @default true */
   readonly userIndex?: boolean

@@ -207,7 +207,7 @@ describe('express adapter', () => {
         await req.session.save()
         const id = req.sessionID
         await new Promise<void>((resolve, reject) => {
-          req.session.reload((err) => (err ? reject(err) : resolve()))
+          req.session.reload((err) => (err instanceof Error ? reject(err) : resolve()))
         })
         const reloaded = req.session.views
         await req.session.regenerate()

@@ -26,6 +26,7 @@ const SURFACE: Record<string, string[]> = {
     'session',
   ],
   'tether-session/stores/sqlite': ['SqliteStore'],
+  'tether-session/stores/postgres': ['PostgresStore'],
   'tether-session/stores/compat': ['fromExpressSessionStore'],
 }
 

@@ -44,8 +44,11 @@ export class Cookie {
           (this as Record<string, unknown>)[key] = (options as Record<string, unknown>)[key]
       }
     }
-    if (this.originalMaxAge === undefined || this.originalMaxAge === null)
-      this.originalMaxAge = this.maxAge
+    if (this.originalMaxAge === undefined || this.originalMaxAge === null) {
+      // The configured number itself, not maxAge read back a millisecond later.
+      const configured = (options as Record<string, unknown> | undefined)?.['maxAge']
+      this.originalMaxAge = typeof configured === 'number' ? configured : this.maxAge
+    }
   }
 
   /** Absolute expiry; setting it also sets `originalMaxAge`. */

@@ -83,6 +83,13 @@ function startRequest(
   next: Next,
 ): void {
   const cookieOptions = cookieOptionsFor(cfg, req)
+  // A cookie function picks the path per request: outside it, no session (as express-session).
+  if (
+    typeof cfg.cookie === 'function' &&
+    !pathnameOf(req.originalUrl ?? req.url ?? '/').startsWith(cookieOptions.path ?? '/')
+  ) {
+    return next()
+  }
   const secure = isSecure(req, cfg.proxy)
   const name = cfg.name ?? defaultCookieName(cookieOptions, secure)
   const ctx = contextOf(req, readCookie(req.headers.cookie, name))

@@ -133,6 +133,12 @@ export function checkCookieOptions(cookie: CookieOptions): void {
     )
   }
   if (
+    cookie.expires != null &&
+    !(cookie.expires instanceof Date && Number.isFinite(cookie.expires.getTime()))
+  ) {
+    throw invalidOption(`"cookie.expires" must be a valid Date or null; prefer "cookie.maxAge"`)
+  }
+  if (
     cookie.maxAge !== undefined &&
     cookie.maxAge !== null &&
     (typeof cookie.maxAge !== 'number' || !(cookie.maxAge > 0))

@@ -1,0 +1,236 @@
+import type { Pool, PoolClient, QueryResultRow } from 'pg'
+import { invalidOption } from '../errors.js'
+import { encodeText } from './postgres/jsonb.js'
+import { isWritten, toInsertValues, toRecord, toUpdateValues } from './postgres/rows.js'
+import type { Nullable, RecordRow } from './postgres/rows.js'
+import { migrateSql, statements } from './postgres/sql.js'
+import type { Statements } from './postgres/sql.js'
+import { resolveOptions } from './postgres/options.js'
+import type { PostgresStoreOptions, ResolvedPostgresOptions } from './postgres/options.js'
+import type {
+  Clock,
+  CreateOptions,
+  SessionPatch,
+  SessionRecord,
+  SessionStore,
+  SessionTimes,
+  UpdateResult,
+  UserSessionEntry,
+} from './types.js'
+
+export type { PostgresStoreOptions } from './postgres/options.js'
+
+/**
+ * Sessions in PostgreSQL through a `pg` Pool: one table with `jsonb` data, and one statement per
+ * operation, so a commit merges only the keys it changed (no lost updates). Creating the table is
+ * an explicit `migrate()` unless `autoCreate` is set. Errors from `pg` reject as they are.
+ */
+export class PostgresStore implements SessionStore {
+  /** Brand of a Tether store. */
+  readonly tetherStore = 1
+  private readonly pool: Pool
+  private readonly clock: Clock
+  private readonly options: ResolvedPostgresOptions
+  private readonly sql: Statements
+  private ready: Promise<void> | undefined
+  private timer: NodeJS.Timeout | undefined
+  private pruning = false
+
+  constructor(options: PostgresStoreOptions) {
+    this.options = resolveOptions(options)
+    this.pool = this.options.pool
+    this.clock = this.options.clock
+    this.sql = statements(this.options.tableSql)
+    const { cleanupIntervalMs } = this.options
+    if (cleanupIntervalMs > 0) {
+      this.timer = setInterval(this.pruneInBackground.bind(this), cleanupIntervalMs).unref()
+    }
+  }
+
+  /** Creates the table and its indexes if missing. Safe to run from many instances at once. */
+  async migrate(): Promise<void> {
+    const { tableSql, userIndexSql, expiryIndexSql, table } = this.options
+    await this.pool.query(migrateSql(tableSql, userIndexSql, expiryIndexSql, table))
+  }
+
+  /**
+   * Deletes every expired row now and returns how many, unless another instance is pruning the
+   * same table (then it returns 0 at once). The cleanup timer calls it too.
+   */
+  async pruneExpired(): Promise<number> {
+    const lockName = `tether-session:prune:${this.options.table}`
+    const { rows } = await this.query<{ held: boolean; deleted: number }>(this.sql.prune, [
+      this.clock.now(),
+      lockName,
+    ])
+    return rows[0]?.deleted ?? 0
+  }
+
+  /** The live record under `key`, or null. */
+  async get(key: string): Promise<SessionRecord | null> {
+    const { rows } = await this.query<RecordRow>(this.sql.get, [key, this.clock.now()])
+    return rows[0] === undefined ? null : toRecord(rows[0])
+  }
+
+  /**
+   * Inserts `record`, replacing an expired session under `key` and rejecting on a live one. With
+   * `maxPerUser` it evicts the user's oldest sessions in the same transaction, under a per-user
+   * advisory lock, and returns their keys.
+   */
+  async create(key: string, record: SessionRecord, options: CreateOptions = {}): Promise<string[]> {
+    const { maxPerUser } = options
+    if (maxPerUser !== undefined && (!Number.isSafeInteger(maxPerUser) || maxPerUser < 1)) {
+      throw invalidOption(`"maxPerUser" must be a positive integer; got ${String(maxPerUser)}`)
+    }
+    const values = toInsertValues(key, record, this.clock.now())
+    if (record.userId !== undefined && maxPerUser !== undefined) {
+      return this.createCapped(values, maxPerUser)
+    }
+    const { rowCount } = await this.query(this.sql.create, values)
+    if (rowCount === 0) throw liveKeyError()
+    return []
+  }
+
+  /** Merges `patch` into the live record under `key` in one statement (`SessionStore.update`). */
+  async update(
+    key: string,
+    patch: SessionPatch,
+    options: { ifVersion?: number } = {},
+  ): Promise<UpdateResult> {
+    const { rows } = await this.query<Nullable<RecordRow> & { seen: boolean }>(
+      this.sql.update,
+      toUpdateValues(key, patch, options.ifVersion ?? null, this.clock.now()),
+    )
+    const row = rows[0]
+    if (row !== undefined && isWritten(row)) return { ok: true, record: toRecord(row) }
+    // Seen live but not written: v differed, or the row went away after this statement began.
+    const conflict = row?.seen === true && options.ifVersion !== undefined
+    return { ok: false, reason: conflict ? 'conflict' : 'missing' }
+  }
+
+  /** Moves the idle expiry of the live record under `key`; false if there is none. */
+  async touch(key: string, times: SessionTimes): Promise<boolean> {
+    const { lastSeenAt, idleExpiresAt } = times
+    const { rowCount } = await this.query(this.sql.touch, [
+      key,
+      this.clock.now(),
+      JSON.stringify({ lastSeenAt, idleExpiresAt }),
+      idleExpiresAt,
+    ])
+    return rowCount !== null && rowCount > 0
+  }
+
+  /** Removes the session under `key`, if any. */
+  async destroy(key: string): Promise<void> {
+    await this.query(this.sql.destroy, [key])
+  }
+
+  /** Live sessions of `userId`, oldest first (by createdAt, then insertion). */
+  async listByUser(userId: string): Promise<UserSessionEntry[]> {
+    const { rows } = await this.query<RecordRow & { key: string }>(this.sql.listByUser, [
+      encodeText(userId),
+      this.clock.now(),
+    ])
+    return rows.map(function toListed(row) {
+      return { key: row.key, record: toRecord(row) }
+    })
+  }
+
+  /** Removes the sessions of `userId` but `except`; returns the keys of the live ones removed. */
+  async destroyByUser(userId: string, options: { except?: string } = {}): Promise<string[]> {
+    const { rows } = await this.query<{ keys: string[] }>(this.sql.destroyByUser, [
+      encodeText(userId),
+      options.except ?? null,
+      this.clock.now(),
+    ])
+    return rows[0]?.keys ?? []
+  }
+
+  /** Stops the cleanup timer. The pool stays open: it belongs to the caller. */
+  close(): Promise<void> {
+    clearInterval(this.timer)
+    this.timer = undefined
+    return Promise.resolve()
+  }
+
+  /**
+   * The capped-login path. It is the one operation that takes several statements (BEGIN, lock,
+   * work, COMMIT on one pooled client): a statement's snapshot is taken before a lock it waits
+   * for, so a lock inside a single statement would still count sessions committed meanwhile as
+   * absent. Holding `pg_advisory_xact_lock` on (table, user) first serialises the user's capped
+   * creates, so 50 simultaneous logins never leave more than `maxPerUser` sessions.
+   */
+  private async createCapped(values: unknown[], maxPerUser: number): Promise<string[]> {
+    if (this.options.autoCreate) await this.ensureTable()
+    const client = await this.pool.connect()
+    let broken: unknown
+    try {
+      await client.query('BEGIN')
+      await client.query(this.sql.lockUser, [this.options.table, values[1]])
+      const { rows } = await client.query<{ added: number; evicted: string[] }>(
+        this.sql.createCapped,
+        [...values, maxPerUser],
+      )
+      // A live session under the key: undo the evictions too.
+      if (rows[0]?.added !== 1) throw liveKeyError()
+      await client.query('COMMIT')
+      return rows[0].evicted
+    } catch (err) {
+      broken = await rollback(client)
+      throw err
+    } finally {
+      // A client whose ROLLBACK failed is in an unknown state: release(err) discards it.
+      client.release(broken as Error | undefined)
+    }
+  }
+
+  /** Runs one statement on the pool, creating the table first when `autoCreate` is set. */
+  private async query<R extends QueryResultRow = QueryResultRow>(text: string, values: unknown[]) {
+    if (this.options.autoCreate) await this.ensureTable()
+    return this.pool.query<R>(text, values)
+  }
+
+  private ensureTable(): Promise<void> {
+    this.ready ??= this.migrate().catch(this.forgetMigration.bind(this))
+    return this.ready
+  }
+
+  private forgetMigration(err: unknown): never {
+    // Forget the failure, so the next operation tries again.
+    this.ready = undefined
+    throw err
+  }
+
+  private pruneInBackground(): void {
+    // Skip a tick while the previous prune still runs, rather than stacking DELETEs.
+    if (this.pruning) return
+    this.pruning = true
+    void this.pruneExpired().catch(warnPruneFailed).finally(this.prunedInBackground.bind(this))
+  }
+
+  private prunedInBackground(): void {
+    this.pruning = false
+  }
+}
+
+/** A rejection from a timer would crash the process; report it and retry at the next tick. */
+function warnPruneFailed(err: unknown): void {
+  process.emitWarning(`PostgresStore could not prune expired sessions: ${String(err)}`, {
+    type: 'TetherWarning',
+    code: 'TETHER_STORE_UNAVAILABLE',
+  })
+}
+
+/** Rolls back; resolves to the error if that failed too, so the client is discarded. */
+async function rollback(client: PoolClient): Promise<unknown> {
+  try {
+    await client.query('ROLLBACK')
+    return undefined
+  } catch (err) {
+    return err
+  }
+}
+
+function liveKeyError(): Error {
+  return new Error('PostgresStore.create: a live session already exists under this key')
+}
