@@ -1,14 +1,14 @@
 /**
- * Serves the example app (`npm start`) on PORT (default 3000), with sessions in an SQLite file
- * under DATA_DIR (default ./data). The secret comes from SESSION_SECRET (SESSION_SECRET_PREVIOUS
+ * Serves the example app (`npm start`) on PORT (default 3000), with sessions in the store named by
+ * SESSION_STORE (default `sqlite`, a file under DATA_DIR, default ./data; see stores.ts). The secret comes from SESSION_SECRET (SESSION_SECRET_PREVIOUS
  * keeps cookies signed with the one before it valid); without it, a development secret is
  * generated once and kept in DATA_DIR/secret.
  */
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { SqliteStore } from 'tether-session/stores/sqlite'
 import { createApp } from './app.js'
+import { openStore, storeKind } from './stores.js'
 
 const port = Number(process.env['PORT'] ?? 3000)
 const dataDir = process.env['DATA_DIR'] ?? './data'
@@ -44,14 +44,19 @@ function configuredSecret(): string | string[] {
 
 mkdirSync(dataDir, { recursive: true })
 const secret = configuredSecret()
-const store = new SqliteStore({ path: join(dataDir, 'sessions.db') })
-const server = createApp({ store, secret }).listen(port, function listening() {
-  console.log(`Tether example app on http://localhost:${port} (sessions in ${dataDir})`)
+const kind = storeKind(process.env['SESSION_STORE'])
+const opened = await openStore(kind, {
+  dataDir,
+  redisUrl: process.env['REDIS_URL'],
+  databaseUrl: process.env['DATABASE_URL'],
+})
+const server = createApp({ store: opened.store, secret }).listen(port, function listening() {
+  console.log(`Tether example app on http://localhost:${port} (sessions: ${kind})`)
 })
 
 function shutdown(): void {
   server.close(function closed() {
-    void store.close()
+    void opened.close()
   })
 }
 process.once('SIGINT', shutdown)

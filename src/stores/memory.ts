@@ -1,4 +1,5 @@
 import { invalidOption } from '../errors.js'
+import { settle, show } from './internal.js'
 import { applyPatch, expiresAt, systemClock } from './types.js'
 import type {
   Clock,
@@ -261,13 +262,6 @@ export class MemoryStore implements SessionStore {
   }
 }
 
-/** Runs `fn` now and settles a promise with its result, so a throw becomes a rejection. */
-function settle<T>(fn: (this: MemoryStore) => T, store: MemoryStore): Promise<T> {
-  return new Promise(function run(resolve) {
-    resolve(fn.call(store))
-  })
-}
-
 function toEntry(record: SessionRecord, seq: number): Entry {
   // JSON, not structuredClone: Memory then keeps exactly what SQLite, Redis and Postgres keep.
   const json = JSON.stringify(record)
@@ -286,13 +280,4 @@ function isTimerDelay(value: unknown): value is number {
 
 function isClock(value: unknown): value is Clock {
   return typeof value === 'object' && value !== null && typeof (value as Clock).now === 'function'
-}
-
-/** A value for an error message: strings quoted, objects by kind, never their contents. */
-function show(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value)
-  if (typeof value === 'function') return 'a function'
-  if (typeof value === 'object' && value !== null)
-    return Array.isArray(value) ? 'an array' : 'an object'
-  return String(value)
 }

@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3'
+import { settle, show } from './internal.js'
 import { invalidOption } from '../errors.js'
 import { applyPatch, expiresAt, systemClock } from './types.js'
 import type {
@@ -328,20 +329,4 @@ function toRow(key: string, record: SessionRecord): Row {
 function parse(json: string): SessionRecord {
   // JSON.parse defines `__proto__` as an own property, never as the prototype.
   return JSON.parse(json) as SessionRecord
-}
-
-/** Runs `fn` now and settles a promise with its result, so a throw becomes a rejection. */
-function settle<T>(fn: (this: SqliteStore) => T, store: SqliteStore): Promise<T> {
-  return new Promise(function run(resolve) {
-    resolve(fn.call(store))
-  })
-}
-
-/** A value for an error message: strings quoted, objects by kind, never their contents. */
-function show(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value)
-  if (typeof value === 'function') return 'a function'
-  if (typeof value === 'object' && value !== null)
-    return Array.isArray(value) ? 'an array' : 'an object'
-  return String(value)
 }

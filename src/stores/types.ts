@@ -44,7 +44,13 @@ export interface SessionRecord {
 }
 
 /** Record fields other than `data`, `v` and the times that a commit may change. */
-export type SessionFields = Partial<Pick<SessionRecord, 'userId' | 'authAt' | 'meta' | 'cookie'>>
+export type SessionFields = {
+  /** `undefined` clears the field (the session no longer belongs to a user). */
+  userId?: string | undefined
+  authAt?: number
+  meta?: SessionRecord['meta']
+  cookie?: StoredCookie
+}
 
 /**
  * A change to one session, as computed by the manager from what the request did.
@@ -77,8 +83,9 @@ export interface UserSessionEntry {
 
 export interface CreateOptions {
   /**
-   * Keep at most this many live sessions for `record.userId`, evicting the oldest (by createdAt)
-   * in the same atomic step as the insert. The new session is never evicted.
+   * Keep at most this many live sessions for `record.userId`, evicting the oldest (by createdAt):
+   * the user's index never lists more than this, even under concurrent logins. The new session is
+   * never evicted.
    */
   maxPerUser?: number
 }
@@ -112,7 +119,7 @@ export interface SessionStore {
    * record (a wrapped express-session store); native stores ignore it.
    */
   touch(key: string, times: SessionTimes, current?: SessionRecord): Promise<boolean>
-  /** Removes the record and its index entry. Missing keys are not an error. */
+  /** Removes the record, then its index entry. Missing keys are not an error. */
   destroy(key: string): Promise<void>
   /** Live sessions of `userId`, oldest first (by createdAt, ties in insertion order). */
   listByUser(userId: string): Promise<UserSessionEntry[]>
@@ -144,14 +151,16 @@ export function applyPatch(record: SessionRecord, patch: SessionPatch): SessionR
   for (const k of Object.keys(record.data)) data[k] = record.data[k]
   for (const k of patch.unset) delete data[k]
   for (const k of Object.keys(patch.set)) data[k] = patch.set[k]
+  const { userId, ...fields } = patch.fields
   const next: SessionRecord = {
     ...record,
-    ...patch.fields,
+    ...fields,
     data,
     lastSeenAt: patch.times.lastSeenAt,
     idleExpiresAt: patch.times.idleExpiresAt,
     v: record.v + 1,
   }
-  if ('userId' in patch.fields && patch.fields.userId === undefined) delete next.userId
+  if (userId !== undefined) next.userId = userId
+  else if ('userId' in patch.fields) delete next.userId
   return next
 }

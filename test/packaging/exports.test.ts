@@ -27,6 +27,7 @@ const SURFACE: Record<string, string[]> = {
   ],
   'tether-session/stores/sqlite': ['SqliteStore'],
   'tether-session/stores/postgres': ['PostgresStore'],
+  'tether-session/stores/redis': ['RedisStore'],
   'tether-session/stores/compat': ['fromExpressSessionStore'],
 }
 

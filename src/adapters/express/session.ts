@@ -46,6 +46,11 @@ export class Session {
       : (this as unknown as { req: { sessionID: string } }).req.sessionID
   }
 
+  /** This session's opaque reference, as `manager.listUserSessions` lists it (not the id). */
+  get ref(): string {
+    return stateOf(this).session.ref
+  }
+
   /** Milliseconds since the user last authenticated (`login`), or null for an anonymous session. */
   get authAge(): number | null {
     const state = this[STATE]

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { show } from '../internal.js'
 import type { Pool } from 'pg'
 import { invalidOption } from '../../errors.js'
 import { systemClock } from '../types.js'
@@ -120,13 +121,4 @@ function isPool(value: unknown): value is Pool {
   if (typeof value !== 'object' || value === null) return false
   const { query, connect } = value as Partial<Pool>
   return typeof query === 'function' && typeof connect === 'function'
-}
-
-/** A value for an error message: strings quoted, objects by kind, never their contents. */
-function show(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value)
-  if (typeof value === 'function') return 'a function'
-  if (typeof value === 'object' && value !== null)
-    return Array.isArray(value) ? 'an array' : 'an object'
-  return String(value)
 }

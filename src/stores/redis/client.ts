@@ -17,7 +17,6 @@ export interface NodeRedisClient {
 /** A node-redis (v4 or later) cluster: `createCluster()`. */
 export interface NodeRedisCluster {
   sendCommand(firstKey: string, isReadonly: boolean, args: string[]): Promise<unknown>
-  getSlotMaster(slot: number): unknown
 }
 
 /** An ioredis client or cluster: `new Redis()`, `new Cluster()`. */
@@ -59,7 +58,8 @@ export function toRedisLike(client: unknown): RedisLike | undefined {
     }
   }
   if (typeof c.sendCommand !== 'function') return undefined
-  if (typeof c.getSlotMaster === 'function') {
+  // v4 and v5 clusters have getSlotMaster (deprecated in v5 for `masters`); clients have neither.
+  if (typeof c.getSlotMaster === 'function' || 'masters' in client) {
     const cluster = client as NodeRedisCluster
     return {
       send: function sendNodeRedisCluster(key, args) {
