@@ -16,8 +16,8 @@ import { createUserSessions, type UserSessions } from './user-sessions.js'
 
 /** What an adapter tells the manager about one request. */
 export interface RequestContext extends EventContext {
-  /** The session cookie's raw value, or undefined when the request has none. */
-  token: string | undefined
+  /** The session cookie's raw value; absent or undefined when the request has none. */
+  token?: string | undefined
 }
 
 /** A session during one request. Adapters hold it; only the manager changes `record`. */

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto'
 import { describe, it } from 'node:test'
 import type { TestContext } from 'node:test'
 import type { Clock, SessionFields, SessionRecord, SessionStore } from '../../src/stores/types.js'
+import { describeThroughManager } from './conformance-manager.js'
 import { describeData, describeUsers } from './conformance-users.js'
 import { IDLE_MS, listedKeys, makePatch, makeRecord, T0 } from './fixtures.js'
 import type { Fixture, MakeFixture, ManualClock } from './fixtures.js'
@@ -44,6 +45,7 @@ export function describeStoreConformance(
     describeExpiry(fixture)
     describeUsers(fixture)
     describeData(fixture)
+    describeThroughManager(fixture)
   })
 }
 
