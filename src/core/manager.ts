@@ -78,6 +78,11 @@ export interface SessionManager extends UserSessions {
     ctx: EventContext,
     opts?: { class?: string; id?: string },
   ): Promise<SessionState>
+  /**
+   * Records that the user just proved who they are again (step-up): `authAt` = now, persisted at
+   * once. Refused for an anonymous session.
+   */
+  reauthenticate(session: SessionState, ctx: EventContext): Promise<SessionState>
   /** Atomic read-modify-write of the data, retried on a version conflict. */
   update(
     session: SessionState,
@@ -312,6 +317,30 @@ export function createSessionManager(options: ManagerOptions): SessionManager {
     return { id, ref, record, isNew: false, snapshot, needsCookie: true }
   }
 
+  async function reauthenticate(session: SessionState, ctx: EventContext): Promise<SessionState> {
+    if (session.isNew || session.record.userId === undefined) {
+      throw invalidOption('reauthenticated() needs a logged-in session: call login(userId) first')
+    }
+    const now = clock.now()
+    const times = { lastSeenAt: now, idleExpiresAt: idleExpiry(now, classOf(session.record)) }
+    const fields = { authAt: now }
+    const next: SessionRecord = { ...session.record, ...fields, ...times, v: session.record.v + 1 }
+    const patch = { set: {}, unset: [], fields, times, next }
+    const result = await storeCall(opts, 'update', ctx, () => store.update(session.ref, patch))
+    if (!result.ok) {
+      throw new TetherError(
+        'TETHER_SESSION_NOT_FOUND',
+        'reauthenticated(): the session no longer exists in the store',
+      )
+    }
+    emit('session.login', ctx, {
+      reason: 'reauthenticated',
+      ref: session.ref,
+      userId: session.record.userId,
+    })
+    return { ...session, record: result.record }
+  }
+
   async function update(
     session: SessionState,
     fn: (
@@ -367,6 +396,7 @@ export function createSessionManager(options: ManagerOptions): SessionManager {
     destroy,
     reload,
     login,
+    reauthenticate,
     update,
     close,
     ...createUserSessions(opts),

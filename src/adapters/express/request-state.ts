@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import { ServerResponse, type IncomingMessage } from 'node:http'
 import type { CommitOutcome, RequestContext, SessionState } from '../../core/manager.js'
 import type { StoredCookie } from '../../stores/types.js'
 import { TetherError } from '../../errors.js'
@@ -148,9 +148,21 @@ export class RequestState {
     this.current!.cookie = cookie
   }
 
-  async logout(): Promise<void> {
+  async logout(opts: { clearSiteData?: boolean }): Promise<void> {
     await this.destroy()
     this.attach(null, {})
+    // Asks the browser to drop cached pages and storage of this origin too (sent with the response).
+    if (opts.clearSiteData === true && !this.res.headersSent) {
+      ServerResponse.prototype.setHeader.call(
+        this.res,
+        'Clear-Site-Data',
+        '"cache", "cookies", "storage"',
+      )
+    }
+  }
+
+  async reauthenticated(): Promise<void> {
+    this.session = await this.cfg.manager.reauthenticate(this.session, this.ctx)
   }
 
   async update(sess: Session, fn: Parameters<Session['update']>[0]): Promise<void> {

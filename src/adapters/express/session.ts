@@ -105,9 +105,20 @@ export class Session {
     return stateOf(this).login(userId, opts)
   }
 
-  /** Ends the session (store and cookie); `req.session` becomes a new empty session. */
-  logout(): Promise<void> {
-    return stateOf(this).logout()
+  /**
+   * Ends the session (store and cookie); `req.session` becomes a new empty session.
+   * With `clearSiteData`, the response also carries `Clear-Site-Data: "cache", "cookies", "storage"`.
+   */
+  logout(opts: { clearSiteData?: boolean } = {}): Promise<void> {
+    return stateOf(this).logout(opts)
+  }
+
+  /**
+   * Records that the user just re-entered their password (step-up): `authAt` becomes now, so
+   * `requireFreshAuth` lets them through again. Rejects for an anonymous session.
+   */
+  reauthenticated(): Promise<void> {
+    return stateOf(this).reauthenticated()
   }
 
   /**

@@ -18,6 +18,9 @@ function attributes(cookie: Cookie, secureRequest: boolean): SerializeOptions {
 }
 
 function append(res: ServerResponse, value: string): void {
+  // A response that sets or clears the session cookie must never be stored by a shared cache,
+  // or the next visitor would receive this user's cookie. Overrides what the route set.
+  ServerResponse.prototype.setHeader.call(res, 'Cache-Control', 'no-store')
   const prev = res.getHeader('Set-Cookie')
   // The prototype's setHeader: while the response is held, the instance's one refuses the application.
   ServerResponse.prototype.setHeader.call(
