@@ -4,7 +4,7 @@ import { TetherError, invalidOption, isTetherError } from '../errors.js'
 import type { EventContext } from '../events/types.js'
 import type { SessionRecord, StoredCookie } from '../stores/types.js'
 import { diffData, snapshotData, type DataSnapshot } from './diff.js'
-import { ipPrefix } from './ip-prefix.js'
+import { bindingMismatch, contextMeta } from './binding.js'
 import {
   resolveOptions,
   type ClassPolicy,
@@ -32,13 +32,15 @@ export interface SessionState {
   snapshot: DataSnapshot | null
   /** The cookie must be (re)sent: new id, or signed with a key that no longer signs. */
   needsCookie: boolean
+  /** Used from another context than its login's under `binding: 'step-up'`: authentication is stale. */
+  stepUpRequired?: boolean
 }
 
 export type LoadOutcome =
   | { session: SessionState; rejected?: undefined }
   | {
       session: null
-      rejected: 'none' | VerifyFailure | 'expired_idle' | 'not_found' | 'store_error'
+      rejected: 'none' | VerifyFailure | 'expired_idle' | 'not_found' | 'store_error' | 'binding'
     }
 
 export interface CommitInput {
@@ -179,7 +181,37 @@ export function createSessionManager(options: ManagerOptions): SessionManager {
       snapshot: snapshotData(record.data),
       needsCookie: verified.key !== classOf(record).signing,
     }
+    if (record.userId !== undefined && !(await checkBinding(session, ctx))) {
+      return { session: null, rejected: 'binding' }
+    }
     return { session }
+  }
+
+  /** Applies the binding policy; false when the session was revoked for it. */
+  async function checkBinding(session: SessionState, ctx: RequestContext): Promise<boolean> {
+    const { record, ref } = session
+    const mismatch = bindingMismatch(record.meta, ctx)
+    if (mismatch === null) return true
+    emit('session.binding_mismatch', ctx, { reason: mismatch, ref, userId: record.userId })
+    switch (opts.binding) {
+      case 'revoke':
+        await storeCall(opts, 'destroy', ctx, () => store.destroy(ref))
+        emit('session.revoked', ctx, { reason: 'binding', ref, userId: record.userId })
+        return false
+      case 'step-up':
+        session.stepUpRequired = true
+        return true
+      case 'log': {
+        // Follow the session to its new context, so the event fires once per change, not per request.
+        const meta = contextMeta(ctx)
+        const times = { lastSeenAt: record.lastSeenAt, idleExpiresAt: record.idleExpiresAt }
+        const next = { ...record, meta, v: record.v + 1 }
+        const patch = { set: {}, unset: [], fields: { meta }, times, next }
+        const result = await storeCall(opts, 'update', ctx, () => store.update(ref, patch))
+        if (result.ok) session.record = result.record
+        return true
+      }
+    }
   }
 
   function create(_ctx: EventContext, id = generateSessionId()): SessionState {
@@ -298,11 +330,7 @@ export function createSessionManager(options: ManagerOptions): SessionManager {
     )
     record.userId = userId
     record.authAt = now
-    const meta: SessionRecord['meta'] = {}
-    if (ctx.userAgent !== undefined) meta.ua = ctx.userAgent.slice(0, 256)
-    const prefix = ipPrefix(ctx.ip)
-    if (prefix !== undefined) meta.ipPrefix = prefix
-    record.meta = meta
+    record.meta = contextMeta(ctx)
     if (session.record.cookie !== undefined) record.cookie = session.record.cookie
     const id = loginOpts.id ?? generateSessionId()
     const ref = sessionRef(id)
@@ -323,7 +351,8 @@ export function createSessionManager(options: ManagerOptions): SessionManager {
     }
     const now = clock.now()
     const times = { lastSeenAt: now, idleExpiresAt: idleExpiry(now, classOf(session.record)) }
-    const fields = { authAt: now }
+    // Proven again from this context: it becomes the one the session is bound to.
+    const fields = { authAt: now, meta: contextMeta(ctx) }
     const next: SessionRecord = { ...session.record, ...fields, ...times, v: session.record.v + 1 }
     const patch = { set: {}, unset: [], fields, times, next }
     const result = await storeCall(opts, 'update', ctx, () => store.update(session.ref, patch))
@@ -338,7 +367,7 @@ export function createSessionManager(options: ManagerOptions): SessionManager {
       ref: session.ref,
       userId: session.record.userId,
     })
-    return { ...session, record: result.record }
+    return { ...session, record: result.record, stepUpRequired: false }
   }
 
   async function update(

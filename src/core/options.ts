@@ -4,6 +4,7 @@ import { createEmitter, type Emit } from '../events/emitter.js'
 import type { EventListener } from '../events/types.js'
 import { MemoryStore } from '../stores/memory.js'
 import { systemClock, type Clock, type SessionStore } from '../stores/types.js'
+import type { BindingPolicy } from './binding.js'
 import { parseDuration } from './duration.js'
 
 /** Timeouts and keys of one session class. */
@@ -38,6 +39,12 @@ export interface ManagerOptions {
   maxSessionBytes?: number
   /** Session classes with their own keyring and timeouts, chosen at `login(userId, { class })`. @default none */
   classes?: Record<string, SessionClassOptions>
+  /**
+   * What a logged-in session used from another user agent or network than its login's does:
+   * `'log'` (event only), `'step-up'` (authAge null until `reauthenticated()`), `'revoke'`.
+   * @default 'log'
+   */
+  binding?: BindingPolicy
   /** Receives every security event. @default none */
   onEvent?: EventListener
   /** Time source; tests inject one. @default Date.now */
@@ -61,6 +68,7 @@ export interface ResolvedOptions {
   readonly touchAfterMs: number
   readonly storeTimeoutMs: number
   readonly failOpen: boolean
+  readonly binding: BindingPolicy
   readonly maxSessionsPerUser: number | undefined
   readonly maxSessionBytes: number
   readonly emit: Emit
@@ -141,6 +149,7 @@ export function resolveOptions(opts: ManagerOptions): ResolvedOptions {
     touchAfterMs: parseDuration('touchAfter', opts.touchAfter, 60_000),
     storeTimeoutMs: parseDuration('storeTimeout', opts.storeTimeout, 1000),
     failOpen: onStoreError === 'anonymous',
+    binding: bindingPolicy(opts.binding),
     maxSessionsPerUser: positiveInt('maxSessionsPerUser', opts.maxSessionsPerUser),
     maxSessionBytes: positiveInt('maxSessionBytes', opts.maxSessionBytes) ?? 65_536,
     emit: createEmitter(opts.onEvent, clock),
@@ -162,4 +171,12 @@ function assertIdleWithinAbsolute(prefix: string, idleMs: number, absoluteMs: nu
       `"${prefix}idleTimeout" (${idleMs} ms) must not exceed "${prefix}absoluteTimeout" (${absoluteMs} ms)`,
     )
   }
+}
+
+function bindingPolicy(value: unknown): BindingPolicy {
+  if (value === undefined) return 'log'
+  if (value === 'log' || value === 'step-up' || value === 'revoke') return value
+  throw invalidOption(
+    `"binding" must be "log", "step-up" or "revoke"; got ${JSON.stringify(value)}`,
+  )
 }

@@ -22,6 +22,7 @@ export const optionKeys = {
   touchAfter: true,
   storeTimeout: true,
   onStoreError: true,
+  binding: true,
   maxSessionsPerUser: true,
   maxSessionBytes: true,
   classes: true,

@@ -1,8 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { RequestContext } from '../../core/manager.js'
+import type { RequestContext, SessionState } from '../../core/manager.js'
 import { isTetherError } from '../../errors.js'
 import type { UserSessions } from '../../core/user-sessions.js'
 import type { CookieOptions } from './cookie.js'
+import { csrfRejected, refuseCrossSite, refuseToken, type CsrfFailure } from './csrf.js'
 import { holdResponse } from './hold-response.js'
 import {
   checkCookieOptions,
@@ -75,12 +76,35 @@ function fail(res: ServerResponse, next: Next, err: unknown): void {
   next(err)
 }
 
+/** Emits `csrf.rejected` (never the token, nonce or id) and answers 403 through Express. */
+function rejectCsrf(
+  cfg: ResolvedExpressOptions,
+  ctx: RequestContext,
+  res: ServerResponse,
+  next: Next,
+  reason: CsrfFailure,
+  session?: SessionState | null,
+): void {
+  const userId = session?.record.userId
+  cfg.manager.options.emit('csrf.rejected', ctx, {
+    reason,
+    ...(session ? { ref: session.ref } : {}),
+    ...(userId !== undefined ? { userId } : {}),
+  })
+  fail(res, next, csrfRejected(reason))
+}
+
+function isUnsafe(cfg: ResolvedExpressOptions, req: Req): boolean {
+  return cfg.csrf !== null && !cfg.csrf.ignoreMethods.has(req.method ?? 'GET')
+}
+
 /** Starts one request: reads the cookie, loads the session (no store I/O without a valid cookie). */
 function startRequest(
   cfg: ResolvedExpressOptions,
   req: Req,
   res: ServerResponse,
   next: Next,
+  secure: boolean,
 ): void {
   const cookieOptions = cookieOptionsFor(cfg, req)
   // A cookie function picks the path per request: outside it, no session (as express-session).
@@ -90,18 +114,22 @@ function startRequest(
   ) {
     return next()
   }
-  const secure = isSecure(req, cfg.proxy)
   const name = cfg.name ?? defaultCookieName(cookieOptions, secure)
   const ctx = contextOf(req, readCookie(req.headers.cookie, name))
   const state = new RequestState(cfg, req, res, ctx, cookieOptions, secure, name)
   req.sessionStore = cfg.userStore
   cfg.manager.load(ctx).then(
     function loaded(outcome) {
+      let refused: CsrfFailure | undefined
       try {
         state.attach(outcome.session)
+        // After the load (the token is tied to the session id), before the route.
+        if (cfg.csrf?.token === true && isUnsafe(cfg, req))
+          refused = refuseToken(cfg.csrf, cfg.csrfTokens, req, outcome.session, secure)
       } catch (err) {
         return fail(res, next, err)
       }
+      if (refused !== undefined) return rejectCsrf(cfg, ctx, res, next, refused, outcome.session)
       holdResponse(
         res,
         () => state.finish(),
@@ -127,7 +155,14 @@ export function session(options?: ExpressSessionOptions): SessionMiddleware {
     const path = pathnameOf(req.originalUrl ?? req.url ?? '/')
     if (mountPath !== undefined && !path.startsWith(mountPath)) return next()
     try {
-      startRequest(cfg, req, res, next)
+      const secure = isSecure(req, cfg.proxy)
+      // Before the session is loaded: a cross-site request costs a few string compares, no store I/O.
+      if (cfg.csrf !== null && isUnsafe(cfg, req)) {
+        const refused = refuseCrossSite(cfg.csrf, req, cfg.proxy, secure)
+        if (refused !== undefined)
+          return rejectCsrf(cfg, contextOf(req, undefined), res, next, refused)
+      }
+      startRequest(cfg, req, res, next, secure)
     } catch (err) {
       fail(res, next, err)
     }

@@ -5,6 +5,12 @@ import { createSessionManager, type SessionManager } from '../../core/manager.js
 import type { ManagerOptions } from '../../core/options.js'
 import { fromExpressSessionStore, type ExpressStoreLike } from '../../stores/compat.js'
 import type { SessionStore } from '../../stores/types.js'
+import {
+  resolveCsrfOptions,
+  type CsrfOptions,
+  type ResolvedCsrfOptions,
+} from '../../csrf/options.js'
+import { createCsrfTokens, type CsrfTokens } from '../../csrf/token.js'
 import type { CookieOptions } from './cookie.js'
 
 /** Options of the Express middleware: express-session's, plus Tether's own. */
@@ -29,6 +35,13 @@ export interface ExpressSessionOptions extends Omit<ManagerOptions, 'store'> {
   proxy?: boolean
   /** What happens when `req.session` is deleted or set to null. @default 'keep' */
   unset?: 'keep' | 'destroy'
+  /**
+   * CSRF protection. On by default: unsafe requests that `Sec-Fetch-Site` or `Origin` mark as
+   * cross-site are refused (403) before any store I/O; same-origin apps never notice. `{ token: true }`
+   * also requires a token from `csrfToken(req)`; `false` turns both off.
+   * @default true (express-session has none)
+   */
+  csrf?: boolean | CsrfOptions
 }
 
 /** Express options after validation. */
@@ -44,9 +57,13 @@ export interface ResolvedExpressOptions {
   readonly unsetDestroy: boolean
   /** The store as express-session code sees it (`req.sessionStore`). */
   readonly userStore: unknown
+  /** CSRF checks, or null when `csrf: false` (no per-request work then). */
+  readonly csrf: ResolvedCsrfOptions | null
+  /** Makes and checks CSRF tokens with the manager's keys (`csrfToken(req)` works even when `csrf` is off). */
+  readonly csrfTokens: CsrfTokens
 }
 
-const NOT_YET = ['renewAfter', 'binding', 'csrf'] as const
+const NOT_YET = ['renewAfter'] as const
 
 export function resolveExpressOptions(
   options: ExpressSessionOptions | undefined,
@@ -83,9 +100,10 @@ export function resolveExpressOptions(
   }
   const cookie = o.cookie ?? {}
   if (typeof cookie !== 'function') checkCookieOptions(cookie)
+  const csrf = resolveCsrfOptions(o.csrf)
   const userStore = o.store
   const store = userStore === undefined ? undefined : asTetherStore(userStore)
-  const { store: _userStore, ...rest } = o
+  const { store: _userStore, csrf: _csrf, ...rest } = o
   const managerOptions: ManagerOptions = store === undefined ? rest : { ...rest, store }
   if (userStore === undefined && process.env['NODE_ENV'] === 'production') {
     process.emitWarning(
@@ -94,8 +112,9 @@ export function resolveExpressOptions(
       { code: 'TETHER_MEMORY_STORE' },
     )
   }
+  const manager = createSessionManager(managerOptions)
   return Object.freeze({
-    manager: createSessionManager(managerOptions),
+    manager,
     name,
     cookie,
     rolling: o.rolling ?? false,
@@ -105,6 +124,8 @@ export function resolveExpressOptions(
     proxy: o.proxy,
     unsetDestroy: o.unset === 'destroy',
     userStore: userStore ?? null,
+    csrf,
+    csrfTokens: createCsrfTokens(manager.options),
   })
 }
 

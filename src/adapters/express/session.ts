@@ -55,7 +55,9 @@ export class Session {
   get authAge(): number | null {
     const state = this[STATE]
     const authAt = state?.session.record.authAt
-    return state && authAt !== undefined ? state.now() - authAt : null
+    if (state === undefined || authAt === undefined || state.session.stepUpRequired === true)
+      return null
+    return state.now() - authAt
   }
 
   /** Resets the cookie's lifetime to its original maxAge (express-session API). */
