@@ -17,6 +17,8 @@ export type TetherErrorCode =
   | 'TETHER_VERSION_CONFLICT'
   /** The serialised session is larger than `maxSessionBytes`. */
   | 'TETHER_SESSION_TOO_LARGE'
+  /** Too many invalid session cookies from this client address. Adapters answer 429 with `Retry-After`. */
+  | 'TETHER_RATE_LIMITED'
   /** The configured store cannot do this (e.g. a per-user index on a wrapped express-session store). */
   | 'TETHER_NOT_SUPPORTED'
 
@@ -29,6 +31,7 @@ const STATUS: { readonly [C in TetherErrorCode]: number } = {
   TETHER_VERSION_CONFLICT: 409,
   TETHER_SESSION_TOO_LARGE: 500,
   TETHER_NOT_SUPPORTED: 500,
+  TETHER_RATE_LIMITED: 429,
 }
 
 /** The one error class of Tether. `status` is the HTTP status an adapter answers with. */

@@ -14,42 +14,39 @@ export interface PageContext {
 export function csrfField(ctx: PageContext): SafeHtml {
   return ctx.csrfToken === undefined
     ? html``
-    : html`<input type="hidden" name="_csrf" value="${ctx.csrfToken}">`
+    : html`<input type="hidden" name="_csrf" value="${ctx.csrfToken}" />`
 }
 
 function nav(ctx: PageContext): SafeHtml {
   if (ctx.username === undefined) return html`<nav><a href="/login">Log in</a></nav>`
   return html`<nav>
-      <a href="/profile">Profile</a>
-      <a href="/sessions">Your sessions</a>
-      <form method="post" action="/logout" class="inline">
-        ${csrfField(ctx)}<button type="submit" class="link">Log out</button>
-      </form>
-    </nav>`
+    <a href="/profile">Profile</a>
+    <a href="/sessions">Your sessions</a>
+    <form method="post" action="/logout" class="inline">
+      ${csrfField(ctx)}<button type="submit" class="link">Log out</button>
+    </form>
+  </nav>`
 }
 
 /** A whole HTML document around `body`. */
 export function layout(title: string, ctx: PageContext, body: SafeHtml): string {
   return html`<!doctype html>
-<html lang="en">
-<head>
-  <meta charset="utf-8">
-  <meta name="viewport" content="width=device-width, initial-scale=1">
-  <title>${title} · Tether</title>
-  <link rel="stylesheet" href="/style.css">
-</head>
-<body>
-  <header>
-    <a href="/" class="brand">Tether</a>
-    ${nav(ctx)}
-  </header>
-  <main>
-    ${body}
-  </main>
-  <footer>
-    tether-session reference app · sessions in <strong>${ctx.storeKind}</strong>
-  </footer>
-</body>
-</html>
-`.value
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title>${title} · Tether</title>
+        <link rel="stylesheet" href="/style.css" />
+      </head>
+      <body>
+        <header>
+          <a href="/" class="brand">Tether</a>
+          ${nav(ctx)}
+        </header>
+        <main>${body}</main>
+        <footer>
+          tether-session reference app · sessions in <strong>${ctx.storeKind}</strong>
+        </footer>
+      </body>
+    </html> `.value
 }

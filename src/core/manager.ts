@@ -41,6 +41,8 @@ export type LoadOutcome =
   | {
       session: null
       rejected: 'none' | VerifyFailure | 'expired_idle' | 'not_found' | 'store_error' | 'binding'
+      /** Set when the request must be refused with 429 (too many invalid cookies from its address). */
+      retryAfterS?: number
     }
 
 export interface CommitInput {
@@ -151,6 +153,16 @@ export function createSessionManager(options: ManagerOptions): SessionManager {
           ? 'session.expired_absolute'
           : (`token.${verified.reason}` as const)
       emit(type, ctx)
+      if (
+        verified.reason !== 'expired_absolute' &&
+        opts.throttle !== null &&
+        ctx.ip !== undefined
+      ) {
+        const verdict = opts.throttle(ctx.ip)
+        if (verdict.firstOfBurst) emit('ratelimit.blocked', ctx, { reason: verified.reason })
+        if (verdict.blocked)
+          return { session: null, rejected: verified.reason, retryAfterS: verdict.retryAfterS }
+      }
       return { session: null, rejected: verified.reason }
     }
     const ref = sessionRef(verified.id)

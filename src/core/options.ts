@@ -5,6 +5,7 @@ import type { EventListener } from '../events/types.js'
 import { MemoryStore } from '../stores/memory.js'
 import { systemClock, type Clock, type SessionStore } from '../stores/types.js'
 import type { BindingPolicy } from './binding.js'
+import { createThrottle, type Throttle, type ThrottleOptions } from './throttle.js'
 import { parseDuration } from './duration.js'
 
 /** Timeouts and keys of one session class. */
@@ -45,6 +46,12 @@ export interface ManagerOptions {
    * @default 'log'
    */
   binding?: BindingPolicy
+  /**
+   * Throttling of invalid session cookies per client address (429 past the limit); `false` turns
+   * it off. Only requests carrying an invalid cookie are counted or refused.
+   * @default { limit: 20, window: '1m', maxTracked: 10000 }
+   */
+  throttle?: false | ThrottleOptions
   /** Receives every security event. @default none */
   onEvent?: EventListener
   /** Time source; tests inject one. @default Date.now */
@@ -69,6 +76,8 @@ export interface ResolvedOptions {
   readonly storeTimeoutMs: number
   readonly failOpen: boolean
   readonly binding: BindingPolicy
+  /** null when throttling is off. */
+  readonly throttle: Throttle | null
   readonly maxSessionsPerUser: number | undefined
   readonly maxSessionBytes: number
   readonly emit: Emit
@@ -150,6 +159,7 @@ export function resolveOptions(opts: ManagerOptions): ResolvedOptions {
     storeTimeoutMs: parseDuration('storeTimeout', opts.storeTimeout, 1000),
     failOpen: onStoreError === 'anonymous',
     binding: bindingPolicy(opts.binding),
+    throttle: throttleOf(opts.throttle, clock),
     maxSessionsPerUser: positiveInt('maxSessionsPerUser', opts.maxSessionsPerUser),
     maxSessionBytes: positiveInt('maxSessionBytes', opts.maxSessionBytes) ?? 65_536,
     emit: createEmitter(opts.onEvent, clock),
@@ -178,5 +188,20 @@ function bindingPolicy(value: unknown): BindingPolicy {
   if (value === 'log' || value === 'step-up' || value === 'revoke') return value
   throw invalidOption(
     `"binding" must be "log", "step-up" or "revoke"; got ${JSON.stringify(value)}`,
+  )
+}
+
+function throttleOf(value: false | ThrottleOptions | undefined, clock: Clock): Throttle | null {
+  if (value === false) return null
+  if (value !== undefined && (typeof value !== 'object' || value === null)) {
+    throw invalidOption(
+      `"throttle" must be false or { limit, window, maxTracked }; got ${JSON.stringify(value)}`,
+    )
+  }
+  return createThrottle(
+    positiveInt('throttle.limit', value?.limit) ?? 20,
+    parseDuration('throttle.window', value?.window, 60_000),
+    positiveInt('throttle.maxTracked', value?.maxTracked) ?? 10_000,
+    clock,
   )
 }

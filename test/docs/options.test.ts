@@ -9,6 +9,7 @@ import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
 import type { CookieOptions } from '../../src/adapters/express/cookie.js'
+import type { CsrfOptions } from '../../src/csrf/options.js'
 import type { ExpressSessionOptions } from '../../src/adapters/express/options.js'
 import { TetherError, type TetherErrorCode } from '../../src/errors.js'
 import type { TetherEventType } from '../../src/events/types.js'
@@ -23,6 +24,7 @@ export const optionKeys = {
   storeTimeout: true,
   onStoreError: true,
   binding: true,
+  throttle: true,
   maxSessionsPerUser: true,
   maxSessionBytes: true,
   classes: true,
@@ -37,7 +39,16 @@ export const optionKeys = {
   genid: true,
   proxy: true,
   unset: true,
+  csrf: true,
 } as const satisfies Record<keyof ExpressSessionOptions, true>
+
+/** Every key of the `csrf` option's object form. */
+export const csrfKeys = {
+  token: true,
+  preSession: true,
+  trustedOrigins: true,
+  ignoreMethods: true,
+} as const satisfies Record<keyof CsrfOptions, true>
 
 /** Every attribute of the `cookie` option. */
 export const cookieKeys = {
@@ -61,6 +72,7 @@ const errorCodes = {
   TETHER_VERSION_CONFLICT: true,
   TETHER_SESSION_TOO_LARGE: true,
   TETHER_NOT_SUPPORTED: true,
+  TETHER_RATE_LIMITED: true,
 } as const satisfies Record<TetherErrorCode, true>
 
 const eventTypes = {
@@ -104,8 +116,17 @@ describe('docs/options.md', () => {
     assert.deepEqual(missing, [])
   })
 
+  it('has a section for every key of the csrf option', () => {
+    const missing = Object.keys(csrfKeys).filter((key) => !headings.includes(`csrf.${key}`))
+    assert.deepEqual(missing, [])
+  })
+
   it('has no section for an option the middleware does not accept', () => {
-    const known = [...Object.keys(optionKeys), ...Object.keys(cookieKeys).map((k) => `cookie.${k}`)]
+    const known = [
+      ...Object.keys(optionKeys),
+      ...Object.keys(cookieKeys).map((k) => `cookie.${k}`),
+      ...Object.keys(csrfKeys).map((k) => `csrf.${k}`),
+    ]
     assert.deepEqual(
       headings.filter((h) => h !== undefined && !known.includes(h)),
       [],

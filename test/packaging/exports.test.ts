@@ -21,10 +21,13 @@ const SURFACE: Record<string, string[]> = {
     'MemoryStore',
     'Session',
     'Store',
+    'csrfToken',
     'default',
     'module.exports',
     'session',
+    'tetherErrorHandler',
   ],
+  'tether-session/csrf': ['checkRequestOrigin', 'createCsrfTokens', 'csrfToken'],
   'tether-session/stores/sqlite': ['SqliteStore'],
   'tether-session/stores/postgres': ['PostgresStore'],
   'tether-session/stores/redis': ['RedisStore'],
@@ -49,7 +52,15 @@ describe('package exports', () => {
       // module.exports of /express is the factory itself: its keys are the attached classes.
       const expected =
         entry === 'tether-session/express'
-          ? ['Cookie', 'MemoryStore', 'Session', 'Store', 'session']
+          ? [
+              'Cookie',
+              'MemoryStore',
+              'Session',
+              'Store',
+              'csrfToken',
+              'session',
+              'tetherErrorHandler',
+            ]
           : names
       assert.deepEqual(out[entry], expected, entry)
     }

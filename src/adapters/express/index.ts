@@ -5,6 +5,8 @@
  *   const session = require('tether-session/express')   // CommonJS (Node >= 20.19)
  */
 import { Cookie } from './cookie.js'
+import { csrfToken } from './csrf.js'
+import { tetherErrorHandler } from './error-handler.js'
 import { session as createMiddleware } from './middleware.js'
 import { Session } from './session.js'
 import { MemoryStore, Store } from './store.js'
@@ -12,18 +14,26 @@ import { MemoryStore, Store } from './store.js'
 export type { CookieOptions } from './cookie.js'
 export type { SessionMiddleware } from './middleware.js'
 export type { ExpressSessionOptions } from './options.js'
+export type { CsrfOptions } from '../../csrf/options.js'
+export type { CsrfFailure } from './csrf.js'
+export type { TetherErrorHandler } from './error-handler.js'
 
-/** The middleware factory, with express-session's classes attached (`session.Store`, `session.MemoryStore`, ...). */
+/**
+ * The middleware factory, with express-session's classes attached (`session.Store`,
+ * `session.MemoryStore`, ...) and Tether's helpers (`session.csrfToken`, for `require()` users).
+ */
 const session = Object.assign(createMiddleware, {
   Store,
   MemoryStore,
   Session,
   Cookie,
+  csrfToken,
+  tetherErrorHandler,
   session: createMiddleware,
 })
 
 export default session
-export { session, Store, MemoryStore, Session, Cookie }
+export { session, Store, MemoryStore, Session, Cookie, csrfToken, tetherErrorHandler }
 // `require('tether-session/express')` returns the factory itself, as with express-session.
 export { session as 'module.exports' }
 

@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { RequestContext, SessionState } from '../../core/manager.js'
-import { isTetherError } from '../../errors.js'
+import { TetherError, isTetherError } from '../../errors.js'
 import type { UserSessions } from '../../core/user-sessions.js'
-import type { CookieOptions } from './cookie.js'
+import { Cookie, type CookieOptions } from './cookie.js'
 import { csrfRejected, refuseCrossSite, refuseToken, type CsrfFailure } from './csrf.js'
 import { holdResponse } from './hold-response.js'
 import {
@@ -14,7 +14,7 @@ import {
 import { DUPLICATE, readCookie } from './read-cookie.js'
 import { RequestState } from './request-state.js'
 import type { Session } from './session.js'
-import { defaultCookieName } from './set-cookie.js'
+import { clearCookieHeader, defaultCookieName } from './set-cookie.js'
 
 type Req = IncomingMessage & {
   session?: Session | null
@@ -98,6 +98,32 @@ function isUnsafe(cfg: ResolvedExpressOptions, req: Req): boolean {
   return cfg.csrf !== null && !cfg.csrf.ignoreMethods.has(req.method ?? 'GET')
 }
 
+/**
+ * Too many invalid cookies from this address: 429 with Retry-After, and the invalid cookie cleared
+ * so a real user holding a stale one gets through on the next request.
+ */
+function throttled(
+  res: ServerResponse,
+  next: Next,
+  name: string,
+  cookieOptions: CookieOptions,
+  secure: boolean,
+  retryAfterS: number,
+): void {
+  clearCookieHeader(res, name, new Cookie(cookieOptions as Record<string, unknown>), secure)
+  fail(
+    res,
+    next,
+    new TetherError(
+      'TETHER_RATE_LIMITED',
+      'too many invalid session cookies from this address; retry later',
+      {
+        retryAfter: retryAfterS,
+      },
+    ),
+  )
+}
+
 /** Starts one request: reads the cookie, loads the session (no store I/O without a valid cookie). */
 function startRequest(
   cfg: ResolvedExpressOptions,
@@ -120,6 +146,8 @@ function startRequest(
   req.sessionStore = cfg.userStore
   cfg.manager.load(ctx).then(
     function loaded(outcome) {
+      if (outcome.session === null && outcome.retryAfterS !== undefined)
+        return throttled(res, next, name, cookieOptions, secure, outcome.retryAfterS)
       let refused: CsrfFailure | undefined
       try {
         state.attach(outcome.session)

@@ -1,0 +1,123 @@
+/**
+ * The app's configuration, read once from the environment (DESIGN.md "Reference app"): PORT,
+ * SESSION_STORE, DATA_DIR, REDIS_URL, DATABASE_URL, SESSION_SECRET, SESSION_SECRET_PREVIOUS,
+ * SESSION_IDLE_TIMEOUT, SESSION_ABSOLUTE_TIMEOUT, NODE_ENV, TRUST_PROXY. Every problem is a
+ * `ConfigError` naming the variable and the fix.
+ */
+import { ConfigError, resolveSecrets } from './secret.js'
+
+export { ConfigError } from './secret.js'
+
+/** Where sessions live. */
+export type StoreKind = 'sqlite' | 'memory' | 'redis' | 'postgres'
+
+/** Express's "trust proxy" setting: false, true, a hop count, or addresses/subnets. */
+export type TrustProxy = boolean | number | string
+
+/** Everything the app needs to start. */
+export interface AppConfig {
+  /** @default 3000 */
+  port: number
+  /** NODE_ENV=production. */
+  production: boolean
+  /** @default 'sqlite' */
+  store: StoreKind
+  /** Holds the SQLite file and the development secret. @default './data' */
+  dataDir: string
+  /** @default 'redis://127.0.0.1:6379' */
+  redisUrl: string
+  /** @default 'postgres://postgres@127.0.0.1:5432/test' */
+  databaseUrl: string
+  /** Signing secrets: the first signs, all verify (rotation). */
+  secrets: string[]
+  /** @default 30 minutes */
+  idleTimeoutMs: number
+  /** @default 8 hours */
+  absoluteTimeoutMs: number
+  /** @default false */
+  trustProxy: TrustProxy
+  /** Said once at startup (e.g. the development secret in use). */
+  warnings: string[]
+}
+
+type Env = Record<string, string | undefined>
+
+const STORES: readonly StoreKind[] = ['sqlite', 'memory', 'redis', 'postgres']
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const
+
+/** Reads a duration: plain milliseconds, or a number with ms, s, m, h or d ("45s", "30m", "8h"). */
+export function parseDurationEnv(name: string, value: string | undefined, fallbackMs: number) {
+  if (value === undefined || value.trim() === '') return fallbackMs
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/.exec(value.trim())
+  const ms = m ? Number(m[1]) * UNIT_MS[(m[2] ?? 'ms') as keyof typeof UNIT_MS] : NaN
+  if (!(ms >= 1) || ms > 2 ** 40) {
+    throw new ConfigError(
+      `${name} must be a positive number of milliseconds or like "45s", "30m", "8h"; got ${JSON.stringify(value)}`,
+    )
+  }
+  return Math.round(ms)
+}
+
+function parsePort(value: string | undefined): number {
+  if (value === undefined || value === '') return 3000
+  const port = /^\d{1,5}$/.test(value) ? Number(value) : NaN
+  if (!(port <= 65535)) throw new ConfigError(`PORT must be 0-65535; got ${JSON.stringify(value)}`)
+  return port
+}
+
+function parseStore(value: string | undefined): StoreKind {
+  if (value === undefined || value === '') return 'sqlite'
+  const kind = STORES.find((s) => s === value)
+  if (kind === undefined) {
+    throw new ConfigError(
+      `SESSION_STORE must be one of ${STORES.join(', ')}; got ${JSON.stringify(value)}`,
+    )
+  }
+  return kind
+}
+
+/** TRUST_PROXY: "true", "false", a hop count, or what Express accepts ("loopback", "10.0.0.0/8"). */
+function parseTrustProxy(value: string | undefined): TrustProxy {
+  if (value === undefined || value === '' || value === 'false') return false
+  if (value === 'true') return true
+  if (/^\d+$/.test(value)) return Number(value)
+  return value
+}
+
+/** Reads and checks the whole configuration; in development may create DATA_DIR/secret. */
+export function loadConfig(env: Env = process.env): AppConfig {
+  const production = env['NODE_ENV'] === 'production'
+  const dataDir = env['DATA_DIR'] || './data'
+  const idleTimeoutMs = parseDurationEnv(
+    'SESSION_IDLE_TIMEOUT',
+    env['SESSION_IDLE_TIMEOUT'],
+    1_800_000,
+  )
+  const absoluteTimeoutMs = parseDurationEnv(
+    'SESSION_ABSOLUTE_TIMEOUT',
+    env['SESSION_ABSOLUTE_TIMEOUT'],
+    28_800_000,
+  )
+  if (idleTimeoutMs > absoluteTimeoutMs) {
+    throw new ConfigError(
+      'SESSION_IDLE_TIMEOUT must not be longer than SESSION_ABSOLUTE_TIMEOUT ' +
+        `(${idleTimeoutMs} ms > ${absoluteTimeoutMs} ms)`,
+    )
+  }
+  const port = parsePort(env['PORT'])
+  const store = parseStore(env['SESSION_STORE'])
+  const { secrets, warning } = resolveSecrets(env, dataDir, production)
+  return {
+    port,
+    production,
+    store,
+    dataDir,
+    redisUrl: env['REDIS_URL'] || 'redis://127.0.0.1:6379',
+    databaseUrl: env['DATABASE_URL'] || 'postgres://postgres@127.0.0.1:5432/test',
+    secrets,
+    idleTimeoutMs,
+    absoluteTimeoutMs,
+    trustProxy: parseTrustProxy(env['TRUST_PROXY']),
+    warnings: warning === undefined ? [] : [warning],
+  }
+}

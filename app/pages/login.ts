@@ -1,0 +1,38 @@
+import { html } from './html.js'
+import { csrfField, layout, type PageContext } from './layout.js'
+
+/** What the login page says above its form. */
+export interface LoginNotice {
+  kind: 'info' | 'error'
+  text: string
+}
+
+/** The login form; `username` is kept after a failed attempt, the password never is. */
+export function loginPage(
+  ctx: PageContext,
+  opts: { notice?: LoginNotice | undefined; username?: string | undefined } = {},
+): string {
+  const notice = opts.notice
+  return layout(
+    'Log in',
+    ctx,
+    html`<h1>Log in</h1>
+      ${notice && html`<p class="notice ${notice.kind}" role="${notice.kind === 'error' ? 'alert' : 'status'}">${notice.text}</p>`}
+      <form method="post" action="/login" class="card stack">
+        ${csrfField(ctx)}
+        <label
+          >Username
+          <input name="username" autocomplete="username" required value="${opts.username ?? ''}" />
+        </label>
+        <label
+          >Password
+          <input name="password" type="password" autocomplete="current-password" required />
+        </label>
+        <button type="submit">Log in</button>
+      </form>
+      <p class="hint">
+        Demo users: <code>alice</code> / <code>correct-horse</code> and <code>bob</code> /
+        <code>battery-staple</code>.
+      </p>`,
+  )
+}

@@ -1,0 +1,66 @@
+/**
+ * "Your sessions": every device the user is logged in on, and revocation of one or of all others.
+ * Revocation is always scoped to the logged-in user, so a ref of someone else's session does nothing.
+ */
+import { Router, type Request } from 'express'
+import { pageContext, requireUser, type AppContext } from '../context.js'
+import { HttpError, wantsHtml } from '../http.js'
+import { sessionsPage, type SessionRow } from '../pages/sessions.js'
+
+function revokedNotice(req: Request): string | undefined {
+  const raw = req.query['revoked']
+  const n = typeof raw === 'string' && /^\d{1,6}$/.test(raw) ? Number(raw) : undefined
+  if (n === undefined) return undefined
+  if (n === 0) return 'No other session was open.'
+  return n === 1 ? 'One session was logged out.' : `${n} sessions were logged out.`
+}
+
+/** The session listing and revocation routes. */
+export function sessionRoutes(ctx: AppContext): Router {
+  const router = Router()
+
+  router.get('/sessions', async function listSessions(req, res) {
+    const user = requireUser(req)
+    const list = await ctx.sessions.listUserSessions(user.id, { current: req.session.ref })
+    const sessions: SessionRow[] = list.map(function toRow(s) {
+      return {
+        ref: s.ref,
+        current: s.current,
+        createdAt: s.createdAt,
+        lastSeenAt: s.lastSeenAt,
+        userAgent: s.userAgent ?? null,
+        ip: s.ip ?? null,
+      }
+    })
+    if (!wantsHtml(req)) return res.json({ sessions })
+    res
+      .type('html')
+      .send(sessionsPage(pageContext(ctx, req), sessions, Date.now(), revokedNotice(req)))
+  })
+
+  router.post('/sessions/revoke-others', async function revokeOthers(req, res) {
+    const user = requireUser(req)
+    const revoked = await ctx.sessions.revokeUserSessions(user.id, { except: req.session.ref })
+    if (wantsHtml(req)) return res.redirect(303, `/sessions?revoked=${revoked}`)
+    res.json({ ok: true, revoked })
+  })
+
+  router.post('/sessions/:ref/revoke', async function revokeOne(req, res) {
+    const user = requireUser(req)
+    const ref = req.params['ref'] ?? ''
+    if (ref === req.session.ref) {
+      // Revoking this device is logging out: the cookie is cleared too.
+      await req.session.logout()
+      if (wantsHtml(req)) return res.redirect(303, '/login?logged_out')
+      return res.json({ ok: true, revoked: 1 })
+    }
+    // Scoped to the user: another user's ref (or a guessed one) is "not found", never revoked.
+    if (!(await ctx.sessions.revokeSession(ref, { userId: user.id }))) {
+      throw new HttpError(404, 'not_found', 'There is no such session among yours.')
+    }
+    if (wantsHtml(req)) return res.redirect(303, '/sessions?revoked=1')
+    res.json({ ok: true, revoked: 1 })
+  })
+
+  return router
+}

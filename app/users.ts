@@ -1,0 +1,81 @@
+/**
+ * The demo users and the password check. Passwords are stored only as scrypt hashes
+ * (`scrypt$N$r$p$salt$hash`, base64url), as a real user table would hold them; the plain
+ * passwords appear in the README and on the login page, never here.
+ */
+import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto'
+
+/** A user of the app. `id` is what sessions are indexed by; `username` is what people type. */
+export interface User {
+  id: string
+  username: string
+}
+
+interface StoredUser extends User {
+  passwordHash: string
+}
+
+const USERS: readonly StoredUser[] = [
+  {
+    id: '1',
+    username: 'alice', // correct-horse
+    passwordHash:
+      'scrypt$16384$8$1$-j7wwkso2JjVEgmfOVKwNQ$2bHGyM5k4pv2ofK1SMsdTluOeIH7uZqEn1Pjht42gEQ',
+  },
+  {
+    id: '2',
+    username: 'bob', // battery-staple
+    passwordHash:
+      'scrypt$16384$8$1$U-8tAku1DfJDt1Jt158oOw$MQ7MylmxVSOB1vqBMN1SlsnDHZG88vSYwGUw2EdXquU',
+  },
+]
+
+const KEY_BYTES = 32
+const MAX_PASSWORD_CHARS = 1024
+
+function scryptAsync(password: string, salt: Buffer, opts: ScryptOptions): Promise<Buffer> {
+  return new Promise(function hashing(resolve, reject) {
+    scrypt(password, salt, KEY_BYTES, opts, function hashed(err, key) {
+      if (err) reject(err)
+      else resolve(key)
+    })
+  })
+}
+
+/** Hashes a password into the stored form, with a fresh salt and Node's default cost. */
+export async function hashPassword(password: string): Promise<string> {
+  const salt = randomBytes(16)
+  const key = await scryptAsync(password, salt, { N: 16384, r: 8, p: 1 })
+  return `scrypt$16384$8$1$${salt.toString('base64url')}$${key.toString('base64url')}`
+}
+
+/** Checks `password` against a stored hash in constant time. */
+export async function verifyPassword(stored: string, password: string): Promise<boolean> {
+  const [scheme, n, r, p, salt, hash] = stored.split('$')
+  if (scheme !== 'scrypt' || salt === undefined || hash === undefined) return false
+  const expected = Buffer.from(hash, 'base64url')
+  const opts = { N: Number(n), r: Number(r), p: Number(p) }
+  const actual = await scryptAsync(password, Buffer.from(salt, 'base64url'), opts)
+  return actual.length === expected.length && timingSafeEqual(actual, expected)
+}
+
+// Hashed once for unknown usernames, so that a wrong name costs one scrypt like a wrong password.
+const DECOY_HASH = hashPassword(randomBytes(16).toString('base64url'))
+
+/**
+ * The user with this username and password, or null. Takes one scrypt whether or not the user
+ * exists, so the response time does not tell which usernames are valid.
+ */
+export async function authenticate(username: unknown, password: unknown): Promise<User | null> {
+  if (typeof username !== 'string' || typeof password !== 'string') return null
+  if (password.length > MAX_PASSWORD_CHARS) return null
+  const user = USERS.find((u) => u.username === username)
+  const ok = await verifyPassword(user?.passwordHash ?? (await DECOY_HASH), password)
+  return ok && user ? { id: user.id, username: user.username } : null
+}
+
+/** The user with this id, or null (a session may outlive its user). */
+export function findUser(id: unknown): User | null {
+  const user = USERS.find((u) => u.id === id)
+  return user ? { id: user.id, username: user.username } : null
+}
