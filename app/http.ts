@@ -1,5 +1,5 @@
 /** Content negotiation and the app's own HTTP errors. */
-import type { Request } from 'express'
+import type { Request, Response } from 'express'
 
 /**
  * True when the client prefers HTML (a browser) over JSON. JSON is listed first, so `Accept: *\/*`
@@ -32,4 +32,14 @@ export class HttpError extends Error {
 /** 401 for routes that need a logged-in user. */
 export function notLoggedIn(): HttpError {
   return new HttpError(401, 'not_logged_in', 'You are not logged in, or your session has ended.')
+}
+
+/** What a browser gets instead of JSON: a redirect (after a form post) or a page. */
+export type ForPeople = { redirect: string } | { page: () => string }
+
+/** Answers a JSON client with `json`, a browser with `forPeople` (negotiated by `Accept`). */
+export function respond(req: Request, res: Response, json: unknown, forPeople: ForPeople): void {
+  if (!wantsHtml(req)) res.json(json)
+  else if ('redirect' in forPeople) res.redirect(303, forPeople.redirect)
+  else res.type('html').send(forPeople.page())
 }

@@ -4,7 +4,7 @@
  */
 import { Router, type Request } from 'express'
 import { pageContext, requireUser, type AppContext } from '../context.js'
-import { HttpError, wantsHtml } from '../http.js'
+import { HttpError, respond } from '../http.js'
 import { sessionsPage, type SessionRow } from '../pages/sessions.js'
 
 function revokedNotice(req: Request): string | undefined {
@@ -32,17 +32,15 @@ export function sessionRoutes(ctx: AppContext): Router {
         ip: s.ip ?? null,
       }
     })
-    if (!wantsHtml(req)) return res.json({ sessions })
-    res
-      .type('html')
-      .send(sessionsPage(pageContext(ctx, req), sessions, Date.now(), revokedNotice(req)))
+    respond(req, res, { sessions }, {
+      page: () => sessionsPage(pageContext(ctx, req), sessions, Date.now(), revokedNotice(req)),
+    })
   })
 
   router.post('/sessions/revoke-others', async function revokeOthers(req, res) {
     const user = requireUser(req)
     const revoked = await ctx.sessions.revokeUserSessions(user.id, { except: req.session.ref })
-    if (wantsHtml(req)) return res.redirect(303, `/sessions?revoked=${revoked}`)
-    res.json({ ok: true, revoked })
+    respond(req, res, { ok: true, revoked }, { redirect: `/sessions?revoked=${revoked}` })
   })
 
   router.post('/sessions/:ref/revoke', async function revokeOne(req, res) {
@@ -51,15 +49,14 @@ export function sessionRoutes(ctx: AppContext): Router {
     if (ref === req.session.ref) {
       // Revoking this device is logging out: the cookie is cleared too.
       await req.session.logout()
-      if (wantsHtml(req)) return res.redirect(303, '/login?logged_out')
-      return res.json({ ok: true, revoked: 1 })
+      respond(req, res, { ok: true, revoked: 1 }, { redirect: '/login?logged_out' })
+      return
     }
     // Scoped to the user: another user's ref (or a guessed one) is "not found", never revoked.
     if (!(await ctx.sessions.revokeSession(ref, { userId: user.id }))) {
       throw new HttpError(404, 'not_found', 'There is no such session among yours.')
     }
-    if (wantsHtml(req)) return res.redirect(303, '/sessions?revoked=1')
-    res.json({ ok: true, revoked: 1 })
+    respond(req, res, { ok: true, revoked: 1 }, { redirect: '/sessions?revoked=1' })
   })
 
   return router

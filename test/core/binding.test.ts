@@ -67,7 +67,7 @@ describe('context binding', () => {
       undefined,
       'from home: fresh as before',
     )
-    const proven = await s.manager.reauthenticate(out.session!, elsewhere)
+    const proven = await s.manager.reauthenticate(out.session, elsewhere)
     assert.equal(proven.stepUpRequired, false)
     assert.equal(
       (await s.at(elsewhere)).session?.stepUpRequired,
