@@ -7,11 +7,11 @@ import { fileURLToPath } from 'node:url'
 import express, { type Express, type NextFunction, type Request, type Response } from 'express'
 import helmet from 'helmet'
 import type { DestinationStream } from 'pino'
-import type { SessionStore } from 'tether-session'
+import type { SessionStore, UserSessions } from 'tether-session'
 import session from 'tether-session/express'
 import type { AppConfig } from './config.js'
 import { pageContext, type AppContext } from './context.js'
-import { createCsrf } from './csrf.js'
+import { csrfOption } from './csrf.js'
 import { errorHandler } from './errors.js'
 import { HttpError } from './http.js'
 import { createLogger, eventLogger, type Logger } from './log.js'
@@ -33,6 +33,8 @@ export interface AppOptions {
 export interface RunningApp {
   app: Express
   logger: Logger
+  /** Per-user listing and revocation, as the routes use them. */
+  sessions: UserSessions
   /** Closes the session manager and the store (call after the HTTP server has closed). */
   close(): Promise<void>
 }
@@ -53,7 +55,7 @@ async function storeFor(config: AppConfig, opts: AppOptions, logger: Logger): Pr
     databaseUrl: config.databaseUrl,
     namespace: opts.namespace,
     onConnectionError: function connectionError(err) {
-      logger.error({ err: { message: err.message } }, 'session store connection error')
+      logger.error({ error: err.message }, 'lost the connection to the session store')
     },
   })
 }
@@ -63,17 +65,23 @@ export async function createApp(config: AppConfig, opts: AppOptions = {}): Promi
   const logger = createLogger(opts.logStream)
   const onEvent = eventLogger(logger)
   const opened = await storeFor(config, opts, logger)
-  const sessions = session({
-    secret: config.secrets,
-    store: opened.store,
-    idleTimeout: config.idleTimeoutMs,
-    absoluteTimeout: config.absoluteTimeoutMs,
-    // Kept across browser restarts, never past the absolute timeout (Tether caps Expires at it).
-    cookie: { maxAge: config.absoluteTimeoutMs },
-    onEvent,
-  })
-  const csrf = createCsrf({ secrets: config.secrets, onEvent })
-  const ctx: AppContext = { config, sessions: sessions.manager, csrf, logger, onEvent }
+  let sessions: ReturnType<typeof session>
+  try {
+    sessions = session({
+      secret: config.secrets,
+      store: opened.store,
+      idleTimeout: config.idleTimeoutMs,
+      absoluteTimeout: config.absoluteTimeoutMs,
+      // Kept across browser restarts, never past the absolute timeout (Tether caps Expires at it).
+      cookie: { maxAge: config.absoluteTimeoutMs },
+      csrf: csrfOption(),
+      onEvent,
+    })
+  } catch (err) {
+    await opened.close() // a refused option must not leave a connection open
+    throw err
+  }
+  const ctx: AppContext = { config, sessions: sessions.manager, logger, onEvent }
 
   const app = express()
   app.set('trust proxy', config.trustProxy)
@@ -88,10 +96,9 @@ export async function createApp(config: AppConfig, opts: AppOptions = {}): Promi
   // The stylesheet needs no session: served before one is loaded.
   app.use(express.static(PUBLIC_DIR, { index: false, maxAge: '1h' }))
   app.use(noStore)
-  app.use(csrf.refuseCrossSite)
-  app.use(sessions)
+  // Bodies are parsed before the session: its token check reads the `_csrf` form field.
   app.use(express.urlencoded({ extended: false, limit: '4kb' }), express.json({ limit: '4kb' }))
-  app.use(csrf.requireToken)
+  app.use(sessions)
   app.use(authRoutes(ctx))
   app.use(sessionRoutes(ctx))
   app.use(function notFound() {
@@ -102,6 +109,7 @@ export async function createApp(config: AppConfig, opts: AppOptions = {}): Promi
   return {
     app,
     logger,
+    sessions: sessions.manager,
     async close() {
       await sessions.manager.close()
       await opened.close()

@@ -13,6 +13,7 @@ import { loginPage } from './pages/login.js'
 /** How one error is answered. */
 interface ErrorView {
   status: number
+  /** `error` in the JSON body: a `TETHER_*` code for Tether's errors (as `tetherErrorHandler()` sends), the app's own otherwise. */
   code: string
   message: string
   retryAfter?: number | undefined
@@ -41,23 +42,32 @@ function tetherView(err: TetherError): ErrorView {
       const retryAfter = err.retryAfter ?? 5
       return {
         status: 503,
-        code: 'store_unavailable',
+        code: err.code,
         message: `Sessions are unavailable for a moment. Please try again in ${retryAfter} seconds.`,
+        retryAfter,
+      }
+    }
+    case 'TETHER_RATE_LIMITED': {
+      const retryAfter = err.retryAfter ?? 60
+      return {
+        status: 429,
+        code: err.code,
+        message: `Too many requests from your address. Please try again in ${retryAfter} seconds.`,
         retryAfter,
       }
     }
     case 'TETHER_CSRF_REJECTED':
       return {
         status: 403,
-        code: 'csrf_rejected',
+        code: err.code,
         message:
           'This request was refused: it came from another site, or its form is out of date. ' +
           'Go back, reload the page and try again.',
       }
     case 'TETHER_SESSION_NOT_FOUND':
-      return { status: 401, code: 'not_logged_in', message: 'Your session has ended.' }
+      return { status: 401, code: err.code, message: 'Your session has ended.' }
     case 'TETHER_VERSION_CONFLICT':
-      return { status: 409, code: 'conflict', message: 'Please try again.' }
+      return { status: 409, code: err.code, message: 'Please try again.' }
     case 'TETHER_INVALID_OPTION':
     case 'TETHER_WEAK_SECRET':
     case 'TETHER_SESSION_TOO_LARGE':

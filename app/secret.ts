@@ -32,7 +32,8 @@ function assertStrong(name: string, value: string): void {
     void createSessionManager({ secret: value }).close()
   } catch (err) {
     if (!isTetherError(err)) throw err
-    throw new ConfigError(`${name} is refused: ${err.message}`)
+    // Cosmetic: the variable is named already, so the option's label would only confuse.
+    throw new ConfigError(`${name} is refused: ${err.message.replace(/^"secret"\[0\]/, 'it')}`)
   }
 }
 

@@ -3,6 +3,7 @@
  * (default: SQLite under DATA_DIR, ./data). See config.ts for every variable. A configuration
  * problem stops startup with one plain sentence saying how to fix it.
  */
+import type { AddressInfo } from 'node:net'
 import { ConfigError, loadConfig, type AppConfig } from './config.js'
 import { createApp } from './app.js'
 
@@ -26,9 +27,10 @@ const { logger } = running
 for (const warning of config.warnings) logger.warn(warning)
 
 const server = running.app.listen(config.port, function listening() {
+  const { port } = server.address() as AddressInfo
   logger.info(
-    { store: config.store, port: config.port },
-    `Tether reference app on http://localhost:${config.port} (sessions in ${config.store})`,
+    { store: config.store, port },
+    `Tether reference app on http://localhost:${port} (sessions in ${config.store})`,
   )
 })
 server.on('error', function serverError(err: Error) {

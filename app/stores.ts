@@ -25,7 +25,7 @@ export interface StoreLocation {
    * @default none: `tether:` and `tether_sessions`
    */
   namespace?: string | undefined
-  /** Told about a lost Redis connection (the store answers 503 meanwhile). */
+  /** Told when the Redis connection is lost (once per outage; requests get 503 meanwhile). */
   onConnectionError?: ((err: Error) => void) | undefined
 }
 
@@ -52,13 +52,31 @@ export async function openStore(kind: StoreKind, at: StoreLocation): Promise<Ope
   }
 }
 
+/** Retries while starting: a Redis that is not there stops startup with a clear message. */
+const STARTUP_RETRIES = 3
+
 async function openRedis(at: StoreLocation): Promise<OpenedStore> {
   const { createClient } = await import('redis')
   const { RedisStore } = await import('tether-session/stores/redis')
-  const client = createClient({ url: at.redisUrl })
-  // Without a listener a dropped connection would crash the process; requests get 503 instead.
+  let ready = false
+  let down = false
+  const client = createClient({
+    url: at.redisUrl,
+    socket: {
+      // Once running, retry for ever (requests get 503 meanwhile); before that, give up soon.
+      reconnectStrategy: function retry(retries: number, cause: Error) {
+        return !ready && retries >= STARTUP_RETRIES ? cause : Math.min(100 * 2 ** retries, 2000)
+      },
+    },
+  })
+  // A listener is required (an unhandled 'error' would end the process); told once per outage.
   client.on('error', function redisError(err: Error) {
-    at.onConnectionError?.(err)
+    if (!down) at.onConnectionError?.(err)
+    down = true
+  })
+  client.on('ready', function redisReady() {
+    ready = true
+    down = false
   })
   await client.connect()
   const prefix = at.namespace === undefined ? 'tether:' : `tether:${at.namespace}:`

@@ -36,7 +36,7 @@ function render(value: HtmlValue): string {
   if (value === null || value === undefined || value === false) return ''
   if (value instanceof SafeHtml) return value.value
   if (Array.isArray(value)) return value.map(render).join('')
-  return escapeHtml(String(value as string | number))
+  return escapeHtml(String(value))
 }
 
 /** `html\`<p>${name}</p>\``: the template's text as written, each value escaped. */

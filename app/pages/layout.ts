@@ -4,6 +4,11 @@ import { html, type SafeHtml } from './html.js'
 export interface PageContext {
   /** The logged-in user's name, or undefined on a logged-out page. */
   username?: string | undefined
+  /**
+   * False when the request was answered before its session was loaded (a cross-site refusal, a
+   * store outage): the header then claims neither logged in nor out.
+   */
+  sessionKnown?: boolean
   /** The CSRF token every form on the page carries (as `_csrf`). */
   csrfToken?: string | undefined
   /** Where sessions live (shown in the footer): sqlite, memory, redis or postgres. */
@@ -18,6 +23,7 @@ export function csrfField(ctx: PageContext): SafeHtml {
 }
 
 function nav(ctx: PageContext): SafeHtml {
+  if (ctx.sessionKnown === false) return html`<nav></nav>`
   if (ctx.username === undefined) return html`<nav><a href="/login">Log in</a></nav>`
   return html`<nav>
     <a href="/profile">Profile</a>

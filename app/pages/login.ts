@@ -16,23 +16,37 @@ export function loginPage(
   return layout(
     'Log in',
     ctx,
-    html`<h1>Log in</h1>
+    html`<div class="narrow">
+      <h1>Log in</h1>
       ${notice && html`<p class="notice ${notice.kind}" role="${notice.kind === 'error' ? 'alert' : 'status'}">${notice.text}</p>`}
       <form method="post" action="/login" class="card stack">
         ${csrfField(ctx)}
-        <label
-          >Username
-          <input name="username" autocomplete="username" required value="${opts.username ?? ''}" />
-        </label>
-        <label
-          >Password
-          <input name="password" type="password" autocomplete="current-password" required />
-        </label>
+        <div class="field">
+          <label for="username">Username</label>
+          <input
+            id="username"
+            name="username"
+            autocomplete="username"
+            required
+            value="${opts.username ?? ''}"
+          />
+        </div>
+        <div class="field">
+          <label for="password">Password</label>
+          <input
+            id="password"
+            name="password"
+            type="password"
+            autocomplete="current-password"
+            required
+          />
+        </div>
         <button type="submit">Log in</button>
       </form>
       <p class="hint">
         Demo users: <code>alice</code> / <code>correct-horse</code> and <code>bob</code> /
         <code>battery-staple</code>.
-      </p>`,
+      </p>
+    </div>`,
   )
 }

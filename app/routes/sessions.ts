@@ -3,7 +3,8 @@
  * Revocation is always scoped to the logged-in user, so a ref of someone else's session does nothing.
  */
 import { Router, type Request } from 'express'
-import { pageContext, requireUser, type AppContext } from '../context.js'
+import { pageContext, type AppContext } from '../context.js'
+import { requireUser } from '../current-user.js'
 import { HttpError, respond } from '../http.js'
 import { sessionsPage, type SessionRow } from '../pages/sessions.js'
 
@@ -32,9 +33,14 @@ export function sessionRoutes(ctx: AppContext): Router {
         ip: s.ip ?? null,
       }
     })
-    respond(req, res, { sessions }, {
-      page: () => sessionsPage(pageContext(ctx, req), sessions, Date.now(), revokedNotice(req)),
-    })
+    respond(
+      req,
+      res,
+      { sessions },
+      {
+        page: () => sessionsPage(pageContext(ctx, req), sessions, Date.now(), revokedNotice(req)),
+      },
+    )
   })
 
   router.post('/sessions/revoke-others', async function revokeOthers(req, res) {

@@ -17,6 +17,9 @@ type Req = IncomingMessage & {
   session?: Session | null
 }
 
+/** Express's compiled "trust proxy" setting: (address, hop) => trusted. */
+type TrustFn = (address: string | undefined, hop: number) => boolean
+
 const MESSAGES: { readonly [R in CsrfFailure]: string } = {
   'cross-site': 'refused an unsafe request sent from another site (Sec-Fetch-Site: cross-site)',
   'same-site':
@@ -36,7 +39,7 @@ export function csrfRejected(reason: CsrfFailure): TetherError {
 /** Whether to believe X-Forwarded-Host: `proxy` if set, else Express's "trust proxy" (as `req.host`). */
 function trustsProxy(req: Req, proxy: boolean | undefined): boolean {
   if (proxy !== undefined) return proxy
-  const trust = req.app?.get?.('trust proxy fn')
+  const trust = req.app?.get?.('trust proxy fn') as TrustFn | undefined
   return typeof trust === 'function' && trust(req.socket.remoteAddress, 0) === true
 }
 

@@ -110,7 +110,7 @@ function throttled(
   secure: boolean,
   retryAfterS: number,
 ): void {
-  clearCookieHeader(res, name, new Cookie(cookieOptions as Record<string, unknown>), secure)
+  clearCookieHeader(res, name, new Cookie(cookieOptions), secure)
   fail(
     res,
     next,

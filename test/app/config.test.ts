@@ -1,0 +1,114 @@
+/**
+ * The reference app's environment (DESIGN.md "Reference app": PORT, SESSION_STORE, DATA_DIR,
+ * secrets, timeouts, NODE_ENV, TRUST_PROXY): defaults, parsing, and refusals that say how to fix them.
+ */
+import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import { existsSync, readFileSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, it } from 'node:test'
+import { loadConfig, parseDurationEnv } from '../../app/config.js'
+import { newSecret, tempDir } from './harness.js'
+
+describe('reference app config', () => {
+  it('has the documented defaults', (t) => {
+    const dataDir = tempDir(t)
+    const config = loadConfig({ DATA_DIR: dataDir })
+    assert.equal(config.port, 3000)
+    assert.equal(config.store, 'sqlite')
+    assert.equal(config.production, false)
+    assert.equal(config.idleTimeoutMs, 30 * 60_000)
+    assert.equal(config.absoluteTimeoutMs, 8 * 3_600_000)
+    assert.equal(config.trustProxy, false)
+  })
+
+  it('generates a development secret once, keeps it in DATA_DIR and warns', (t) => {
+    const dataDir = join(tempDir(t), 'nested')
+    const first = loadConfig({ DATA_DIR: dataDir })
+    const file = join(dataDir, 'secret')
+    assert.equal(readFileSync(file, 'utf8').trim(), first.secrets[0])
+    assert.equal(statSync(file).mode & 0o777, 0o600)
+    assert.match(
+      first.warnings[0]!,
+      /SESSION_SECRET is not set: using a development secret kept in/,
+    )
+    assert.deepEqual(loadConfig({ DATA_DIR: dataDir }).secrets, first.secrets)
+  })
+
+  it('uses SESSION_SECRET first and SESSION_SECRET_PREVIOUS second, with no warning', (t) => {
+    const dataDir = tempDir(t)
+    const [current, previous] = [newSecret(), newSecret()]
+    const env = { DATA_DIR: dataDir, SESSION_SECRET: current, SESSION_SECRET_PREVIOUS: previous }
+    const config = loadConfig(env)
+    assert.deepEqual(config.secrets, [current, previous])
+    assert.deepEqual(config.warnings, [])
+    assert.equal(existsSync(join(dataDir, 'secret')), false, 'no development secret written')
+  })
+
+  it('refuses a rotation without a new secret', (t) => {
+    const DATA_DIR = tempDir(t)
+    const previous = newSecret()
+    assert.throws(() => loadConfig({ DATA_DIR, SESSION_SECRET_PREVIOUS: previous }), {
+      name: 'ConfigError',
+      message: /SESSION_SECRET_PREVIOUS is set but SESSION_SECRET is not/,
+    })
+    const same = { DATA_DIR, SESSION_SECRET: previous, SESSION_SECRET_PREVIOUS: previous }
+    assert.throws(() => loadConfig(same), { message: /equals SESSION_SECRET/ })
+    const weak = { DATA_DIR, SESSION_SECRET: newSecret(), SESSION_SECRET_PREVIOUS: 'changeme' }
+    assert.throws(() => loadConfig(weak), { message: /^SESSION_SECRET_PREVIOUS is refused/ })
+  })
+
+  it('reads timeouts as plain ms or 45s / 30m / 8h', () => {
+    assert.equal(parseDurationEnv('X', '1500', 1), 1500)
+    assert.equal(parseDurationEnv('X', '45s', 1), 45_000)
+    assert.equal(parseDurationEnv('X', '30m', 1), 1_800_000)
+    assert.equal(parseDurationEnv('X', '8h', 1), 28_800_000)
+    assert.equal(parseDurationEnv('X', undefined, 7), 7)
+    for (const bad of ['0', '-5m', 'soon', '30 minutes', '1e3']) {
+      assert.throws(() => parseDurationEnv('SESSION_IDLE_TIMEOUT', bad, 1), {
+        name: 'ConfigError',
+        message: /^SESSION_IDLE_TIMEOUT must be a positive number of milliseconds or like "45s"/,
+      })
+    }
+  })
+
+  it('refuses bad values naming the variable', (t) => {
+    const base = { DATA_DIR: tempDir(t), SESSION_SECRET: newSecret() }
+    const cases: [Record<string, string>, RegExp][] = [
+      [{ SESSION_STORE: 'mongo' }, /^SESSION_STORE must be one of sqlite, memory, redis, postgres/],
+      [{ PORT: 'http' }, /^PORT must be 0-65535/],
+      [{ PORT: '70000' }, /^PORT must be 0-65535/],
+      [
+        { SESSION_IDLE_TIMEOUT: '9h', SESSION_ABSOLUTE_TIMEOUT: '8h' },
+        /^SESSION_IDLE_TIMEOUT must not be longer than SESSION_ABSOLUTE_TIMEOUT/,
+      ],
+    ]
+    for (const [env, message] of cases) {
+      assert.throws(() => loadConfig({ ...base, ...env }), { name: 'ConfigError', message })
+    }
+  })
+
+  it('reads TRUST_PROXY as Express does', (t) => {
+    const base = { DATA_DIR: tempDir(t), SESSION_SECRET: newSecret() }
+    const trust = (v: string) => loadConfig({ ...base, TRUST_PROXY: v }).trustProxy
+    assert.equal(trust('true'), true)
+    assert.equal(trust('false'), false)
+    assert.equal(trust('1'), 1)
+    assert.equal(trust('loopback, 10.0.0.0/8'), 'loopback, 10.0.0.0/8')
+  })
+
+  it('stops npm start in production without a secret, saying how to make one', (t) => {
+    const dataDir = tempDir(t)
+    const { SESSION_SECRET: _s, SESSION_SECRET_PREVIOUS: _p, ...env } = process.env
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'app/server.ts'], {
+      cwd: new URL('../../', import.meta.url).pathname,
+      env: { ...env, NODE_ENV: 'production', DATA_DIR: dataDir, PORT: '0' },
+      encoding: 'utf8',
+      timeout: 20_000,
+    })
+    assert.equal(run.status, 1)
+    assert.match(run.stderr, /SESSION_SECRET is not set, .*npx tether-session secret/)
+    assert.doesNotMatch(run.stderr, /\bat \S+ \(/, 'no stack trace')
+    assert.equal(existsSync(join(dataDir, 'secret')), false)
+  })
+})
