@@ -4,7 +4,9 @@ import { TetherError, invalidOption, isTetherError } from '../errors.js'
 import type { EventContext } from '../events/types.js'
 import type { SessionRecord } from '../stores/types.js'
 import { diffData, snapshotData } from './diff.js'
+import { isIPv6 } from 'node:net'
 import { bindingMismatch, contextMeta } from './binding.js'
+import { ipPrefix } from './ip-prefix.js'
 import { resolveOptions, type ClassPolicy, type ManagerOptions } from './options.js'
 import { storeCall } from './store-call.js'
 import { createUserSessions } from './user-sessions.js'
@@ -85,7 +87,8 @@ export function createSessionManager(options: ManagerOptions): SessionManager {
         opts.throttle !== null &&
         ctx.ip !== undefined
       ) {
-        const verdict = opts.throttle(ctx.ip)
+        // IPv6 by /48 network: rotating addresses inside one allocation does not escape the count.
+        const verdict = opts.throttle(isIPv6(ctx.ip) ? (ipPrefix(ctx.ip) ?? ctx.ip) : ctx.ip)
         if (verdict.firstOfBurst) emit('ratelimit.blocked', ctx, { reason: verified.reason })
         if (verdict.blocked)
           return { session: null, rejected: verified.reason, retryAfterS: verdict.retryAfterS }

@@ -7,60 +7,69 @@ type Call = { fn: (...args: unknown[]) => unknown; args: unknown[] }
  * them in order. The session is committed before any header leaves, so a store failure can still
  * become a 503 instead of a 200 whose session write was lost (express-session reports it after).
  * On failure the held calls are dropped and `onError` answers instead.
+ *
+ * The wrappers stay installed after release and pass calls straight through: restoring the old
+ * methods would unhook wrappers that middleware mounted later put on top (on-headers, compression).
+ * While held, `write()` returns true; the hold lasts one store round trip.
  */
 export function holdResponse(
   res: ServerResponse,
   beforeHeaders: () => Promise<void>,
   onError: (err: unknown) => void,
 ): void {
-  // Kept unbound on purpose: replayed with .apply(res) and put back exactly as they were.
+  // Kept unbound on purpose: called with .apply(res).
   // eslint-disable-next-line @typescript-eslint/unbound-method
   const original = { writeHead: res.writeHead, write: res.write, end: res.end }
   const ownSetHeader = Object.prototype.hasOwnProperty.call(res, 'setHeader')
   const held: Call[] = []
-  let started = false
+  let state: 'open' | 'holding' | 'released' = 'open'
 
-  function restore(): void {
-    res.writeHead = original.writeHead
-    res.write = original.write
-    res.end = original.end
-    if (!ownSetHeader) delete (res as Partial<ServerResponse>).setHeader
+  function unblockSetHeader(): void {
+    // Only our own blocker is removed; a wrapper someone put on top stays.
+    if (!ownSetHeader && res.setHeader === headersAlreadySent) {
+      delete (res as Partial<ServerResponse>).setHeader
+    }
   }
 
   function release(): void {
-    restore()
+    state = 'released'
+    unblockSetHeader()
     for (const call of held) call.fn.apply(res, call.args)
     held.length = 0
   }
 
   function fail(err: unknown): void {
-    restore()
+    state = 'released'
+    unblockSetHeader()
     held.length = 0
     onError(err)
   }
 
-  function hold(fn: (...args: unknown[]) => unknown, args: unknown[]): void {
+  /** Returns true when the call was held; false when it must go straight through. */
+  function hold(fn: (...args: unknown[]) => unknown, args: unknown[]): boolean {
+    if (state === 'released') return false
     held.push({ fn, args })
-    if (started) return
-    started = true
+    if (state === 'holding') return true
+    state = 'holding'
     // To the application the headers are gone now, as they would be without the hold.
     if (!ownSetHeader) res.setHeader = headersAlreadySent
     // Headers already on the wire (flushHeaders): nothing can be changed, so just go on.
-    if (res.headersSent) return release()
-    beforeHeaders().then(release, fail)
+    if (res.headersSent) release()
+    else beforeHeaders().then(release, fail)
+    return true
   }
 
   res.writeHead = function heldWriteHead(this: ServerResponse, ...args: unknown[]) {
-    hold(original.writeHead as Call['fn'], args)
-    return this
-  }
-  res.write = function heldWrite(...args: unknown[]) {
-    hold(original.write as Call['fn'], args)
-    return true
+    if (hold(original.writeHead as Call['fn'], args)) return this
+    return (original.writeHead as Call['fn']).apply(this, args)
+  } as ServerResponse['writeHead']
+  res.write = function heldWrite(this: ServerResponse, ...args: unknown[]) {
+    if (hold(original.write as Call['fn'], args)) return true
+    return (original.write as Call['fn']).apply(this, args)
   } as ServerResponse['write']
   res.end = function heldEnd(this: ServerResponse, ...args: unknown[]) {
-    hold(original.end as Call['fn'], args)
-    return this
+    if (hold(original.end as Call['fn'], args)) return this
+    return (original.end as Call['fn']).apply(this, args)
   } as ServerResponse['end']
 }
 

@@ -189,7 +189,9 @@ export class RequestState {
       this.cfg.resave && !wasNew && !this.saved,
       this.cfg.saveUninitialized,
     )
-    if (outcome === 'gone') return this.clearCookie()
+    // Ended meanwhile (a parallel login, logout or revocation): leave the cookie alone, it may
+    // already be the new one; the next request with the old cookie simply finds no session.
+    if (outcome === 'gone') return
     if (this.shouldSetCookie(sess, wasNew, outcome)) this.setCookie(sess.cookie)
     else if (this.ended && this.ctx.token !== undefined && this.session.isNew) this.clearCookie()
   }
