@@ -16,7 +16,7 @@ export type {
   LoadOutcome,
   CommitInput,
   CommitOutcome,
-} from './core/manager.js'
+} from './core/manager-types.js'
 export type {
   ManagerOptions,
   SessionClassOptions,

@@ -22,6 +22,13 @@ export function snapshotData(data: Record<string, unknown>): DataSnapshot {
   return snap
 }
 
+/** Fresh data rebuilt from a snapshot: a deep copy that shares nothing with the original. */
+export function dataFromSnapshot(snap: DataSnapshot): Record<string, unknown> {
+  const data = Object.create(null) as Record<string, unknown>
+  for (const [key, json] of snap) data[key] = JSON.parse(json) as unknown
+  return data
+}
+
 /** Compares data with the snapshot taken at load: only top-level keys that changed are written. */
 export function diffData(before: DataSnapshot | null, data: Record<string, unknown>): DataDiff {
   const snapshot = snapshotData(data)

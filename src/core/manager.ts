@@ -3,7 +3,7 @@ import { signToken, verifyToken } from '../codec/token.js'
 import { TetherError, invalidOption, isTetherError } from '../errors.js'
 import type { EventContext } from '../events/types.js'
 import type { SessionRecord } from '../stores/types.js'
-import { diffData, snapshotData } from './diff.js'
+import { dataFromSnapshot, diffData, snapshotData } from './diff.js'
 import { isIPv6 } from 'node:net'
 import { bindingMismatch, contextMeta } from './binding.js'
 import { ipPrefix } from './ip-prefix.js'
@@ -11,15 +11,6 @@ import { resolveOptions, type ClassPolicy, type ManagerOptions } from './options
 import { storeCall } from './store-call.js'
 import { createUserSessions } from './user-sessions.js'
 import type {
-  CommitInput,
-  CommitOutcome,
-  LoadOutcome,
-  RequestContext,
-  SessionManager,
-  SessionState,
-} from './manager-types.js'
-
-export type {
   CommitInput,
   CommitOutcome,
   LoadOutcome,
@@ -192,8 +183,10 @@ export function createSessionManager(options: ManagerOptions): SessionManager {
     const now = clock.now()
     const diff = diffData(session.snapshot, input.data)
     assertSize(diff.size)
+    // The adapter passes the stored object itself when nothing changed: no serialisation then.
     const cookieChanged =
       input.cookie !== undefined &&
+      input.cookie !== session.record.cookie &&
       JSON.stringify(input.cookie) !== JSON.stringify(session.record.cookie)
     const cls = classOf(session.record)
     // The session dies no later than its cookie: expiry on the server and in the browser never drift apart.
@@ -263,13 +256,10 @@ export function createSessionManager(options: ManagerOptions): SessionManager {
         `login(): session class ${JSON.stringify(loginOpts.class)} is not configured in "classes"`,
       )
     const now = clock.now()
-    const snapshot = snapshotData(data)
-    assertSize(diffData(null, data).size)
-    const record = newRecord(
-      now,
-      cls,
-      Object.fromEntries([...snapshot].map(([k, j]) => [k, JSON.parse(j) as unknown])),
-    )
+    // One serialisation gives the size, the snapshot and a clean copy of the data.
+    const { size, snapshot, set } = diffData(null, data)
+    assertSize(size)
+    const record = newRecord(now, cls, set)
     record.userId = userId
     record.authAt = now
     record.meta = contextMeta(ctx)
@@ -327,7 +317,7 @@ export function createSessionManager(options: ManagerOptions): SessionManager {
           'session.update(): the session no longer exists in the store',
         )
       const before = snapshotData(record.data)
-      const draft = JSON.parse(JSON.stringify(record.data)) as Record<string, unknown>
+      const draft = dataFromSnapshot(before)
       const data = (await fn(draft)) ?? draft
       const diff = diffData(before, data)
       assertSize(diff.size)
@@ -338,8 +328,8 @@ export function createSessionManager(options: ManagerOptions): SessionManager {
       const result = await storeCall(opts, 'update', ctx, () =>
         store.update(session.ref, patch, { ifVersion: record.v }),
       )
-      if (result.ok)
-        return { ...session, record: result.record, snapshot: snapshotData(result.record.data) }
+      // The version matched, so what is stored now is exactly `data`.
+      if (result.ok) return { ...session, record: result.record, snapshot: diff.snapshot }
       if (result.reason === 'missing')
         throw new TetherError(
           'TETHER_SESSION_NOT_FOUND',

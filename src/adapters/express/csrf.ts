@@ -1,6 +1,6 @@
 import { ServerResponse, type IncomingMessage } from 'node:http'
 import { serialize } from 'cookie'
-import type { SessionState } from '../../core/manager.js'
+import type { SessionState } from '../../core/manager-types.js'
 import { checkRequestOrigin, originOf, type OriginFailure } from '../../csrf/origin-check.js'
 import type { ResolvedCsrfOptions } from '../../csrf/options.js'
 import { isNonce, type CsrfTokens } from '../../csrf/token.js'

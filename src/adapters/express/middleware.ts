@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { RequestContext, SessionState } from '../../core/manager.js'
+import type { RequestContext, SessionState } from '../../core/manager-types.js'
 import { TetherError, isTetherError } from '../../errors.js'
 import type { UserSessions } from '../../core/user-sessions.js'
 import { Cookie, type CookieOptions } from './cookie.js'
@@ -47,13 +47,17 @@ function pathnameOf(url: string): string {
 }
 
 /** Builds the request context the manager sees: the cookie value and what events may carry. */
-function contextOf(req: Req, raw: string | typeof DUPLICATE | undefined): RequestContext {
+function contextOf(
+  req: Req,
+  path: string,
+  raw: string | typeof DUPLICATE | undefined,
+): RequestContext {
   return {
     // A duplicated cookie name is treated as a malformed token: no session, one event.
     token: raw === DUPLICATE ? '' : raw,
     ip: req.ip ?? req.socket.remoteAddress,
     userAgent: req.headers['user-agent'],
-    path: pathnameOf(req.originalUrl ?? req.url ?? '/'),
+    path,
   }
 }
 
@@ -131,17 +135,13 @@ function startRequest(
   res: ServerResponse,
   next: Next,
   secure: boolean,
+  path: string,
 ): void {
   const cookieOptions = cookieOptionsFor(cfg, req)
   // A cookie function picks the path per request: outside it, no session (as express-session).
-  if (
-    typeof cfg.cookie === 'function' &&
-    !pathnameOf(req.originalUrl ?? req.url ?? '/').startsWith(cookieOptions.path ?? '/')
-  ) {
-    return next()
-  }
+  if (typeof cfg.cookie === 'function' && !path.startsWith(cookieOptions.path ?? '/')) return next()
   const name = cfg.name ?? defaultCookieName(cookieOptions, secure)
-  const ctx = contextOf(req, readCookie(req.headers.cookie, name))
+  const ctx = contextOf(req, path, readCookie(req.headers.cookie, name))
   const state = new RequestState(cfg, req, res, ctx, cookieOptions, secure, name)
   req.sessionStore = cfg.userStore
   cfg.manager.load(ctx).then(
@@ -188,9 +188,9 @@ export function session(options?: ExpressSessionOptions): SessionMiddleware {
       if (cfg.csrf !== null && isUnsafe(cfg, req)) {
         const refused = refuseCrossSite(cfg.csrf, req, cfg.proxy, secure)
         if (refused !== undefined)
-          return rejectCsrf(cfg, contextOf(req, undefined), res, next, refused)
+          return rejectCsrf(cfg, contextOf(req, path, undefined), res, next, refused)
       }
-      startRequest(cfg, req, res, next, secure)
+      startRequest(cfg, req, res, next, secure, path)
     } catch (err) {
       fail(res, next, err)
     }

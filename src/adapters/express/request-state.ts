@@ -1,5 +1,5 @@
 import { ServerResponse, type IncomingMessage } from 'node:http'
-import type { CommitOutcome, RequestContext, SessionState } from '../../core/manager.js'
+import type { CommitOutcome, RequestContext, SessionState } from '../../core/manager-types.js'
 import type { StoredCookie } from '../../stores/types.js'
 import { TetherError } from '../../errors.js'
 import { Cookie, type CookieOptions } from './cookie.js'
