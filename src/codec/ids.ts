@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto'
+import { createHash, createHmac, randomBytes } from 'node:crypto'
 
 /** A new session id: 32 bytes (256 bits) from the CSPRNG, base64url. */
 export function generateSessionId(): string {
@@ -23,4 +23,13 @@ const REF_PATTERN = /^[A-Za-z0-9_-]{22}$/
 /** True when `value` has the shape of a session reference (cheap check before any store I/O). */
 export function isSessionRef(value: unknown): value is string {
   return typeof value === 'string' && REF_PATTERN.test(value)
+}
+
+/**
+ * The id a session gets when it is renewed: an HMAC of a label keyed by the current id. Only a
+ * holder of the current id can compute it, and every request renewing the same session computes
+ * the same one, so concurrent renewals agree on the successor without coordination.
+ */
+export function renewedId(id: string): string {
+  return createHmac('sha256', id).update('tether-session/v1/renewal').digest('base64url')
 }

@@ -27,13 +27,16 @@ export interface SessionState {
   needsCookie: boolean
   /** Used from another context than its login's under `binding: 'step-up'`: authentication is stale. */
   stepUpRequired?: boolean
+  /** First request with the id a renewal issued: the commit records that it reached its holder. */
+  confirmRenewal?: boolean
 }
 
 export type LoadOutcome =
   | { session: SessionState; rejected?: undefined }
   | {
       session: null
-      rejected: 'none' | VerifyFailure | 'expired_idle' | 'not_found' | 'store_error' | 'binding'
+      rejected:
+        'none' | VerifyFailure | 'expired_idle' | 'not_found' | 'store_error' | 'binding' | 'reuse'
       /** Set when the request must be refused with 429 (too many invalid cookies from its address). */
       retryAfterS?: number
     }

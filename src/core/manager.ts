@@ -2,13 +2,14 @@ import { generateSessionId, sessionRef } from '../codec/ids.js'
 import { signToken, verifyToken } from '../codec/token.js'
 import { TetherError, invalidOption, isTetherError } from '../errors.js'
 import type { EventContext } from '../events/types.js'
-import type { SessionRecord } from '../stores/types.js'
+import type { SessionFields, SessionRecord } from '../stores/types.js'
 import { dataFromSnapshot, diffData, snapshotData } from './diff.js'
 import { isIPv6 } from 'node:net'
 import { bindingMismatch, contextMeta } from './binding.js'
 import { ipPrefix } from './ip-prefix.js'
 import { resolveOptions, type ClassPolicy, type ManagerOptions } from './options.js'
 import { storeCall } from './store-call.js'
+import { findSuccessor, renew } from './renewal.js'
 import { createUserSessions } from './user-sessions.js'
 import type {
   CommitInput,
@@ -20,6 +21,16 @@ import type {
 } from './manager-types.js'
 
 const MAX_UPDATE_ATTEMPTS = 100
+
+/** A session found for a cookie; `followed` when through a renewal marker. */
+interface Found {
+  id: string
+  ref: string
+  record: SessionRecord
+  followed: boolean
+  /** Followed past the grace window to a session whose new id is in use. */
+  reuse: boolean
+}
 
 /** Builds a session manager; every option is validated here, once. */
 export function createSessionManager(options: ManagerOptions): SessionManager {
@@ -86,17 +97,23 @@ export function createSessionManager(options: ManagerOptions): SessionManager {
       }
       return { session: null, rejected: verified.reason }
     }
-    const ref = sessionRef(verified.id)
-    let record: SessionRecord | null
+    let found: Found | null
     try {
-      record = await storeCall(opts, 'get', ctx, () => store.get(ref))
+      found = await lookup(verified.id, now, ctx)
     } catch (err) {
       if (opts.failOpen) return { session: null, rejected: 'store_error' }
       throw err
     }
     // A record whose creation time differs from the signed one is not the session this cookie named.
-    if (record === null || record.createdAt !== verified.createdAt)
+    if (found === null || found.record.createdAt !== verified.createdAt)
       return { session: null, rejected: 'not_found' }
+    const { ref, record, followed } = found
+    if (followed && found.reuse) {
+      // The id was renewed, the grace window is over and the new id is in use: two parties hold it.
+      await storeCall(opts, 'destroy', ctx, () => store.destroy(ref))
+      emit('session.revoked', ctx, { reason: 'reuse', ref, userId: record.userId })
+      return { session: null, rejected: 'reuse' }
+    }
     if (now >= record.absoluteExpiresAt) {
       emit('session.expired_absolute', ctx, { ref, userId: record.userId })
       return { session: null, rejected: 'expired_absolute' }
@@ -106,18 +123,64 @@ export function createSessionManager(options: ManagerOptions): SessionManager {
       await storeCall(opts, 'destroy', ctx, () => store.destroy(ref)).catch(() => {})
       return { session: null, rejected: 'expired_idle' }
     }
-    const session: SessionState = {
-      id: verified.id,
+    let session: SessionState = {
+      id: found.id,
       ref,
       record,
       isNew: false,
       snapshot: snapshotData(record.data),
-      needsCookie: verified.key !== classOf(record).signing,
+      // A followed renewal hands out the new id.
+      needsCookie: followed || verified.key !== classOf(record).signing,
     }
+    // The renewed id came back from the client: from now on the old one is a replay.
+    if (!followed && record.unconfirmed === true) session.confirmRenewal = true
     if (record.userId !== undefined && !(await checkBinding(session, ctx))) {
       return { session: null, rejected: 'binding' }
     }
+    if (!followed && renewalDue(session.record, now)) session = await renew(opts, session, ctx)
     return { session }
+  }
+
+  /** The live session an id names: its own record, or the one a renewal turned it into. */
+  async function lookup(id: string, now: number, ctx: RequestContext): Promise<Found | null> {
+    const ref = sessionRef(id)
+    const record = await storeCall(opts, 'get', ctx, () => store.get(ref))
+    if (record !== null) return { id, ref, record, followed: false, reuse: false }
+    if (opts.renewAfterMs === null) return null
+    const next = await findSuccessor(opts, ctx, ref, id)
+    if (next === null) return null
+    // Past the grace window the old id is a replay, unless the new id never reached its holder
+    // (the renewing response was lost): then the old id's holder is still the only one.
+    const reuse = now >= next.marker.graceUntil! && next.used
+    return { id: next.id!, ref: next.ref, record: next.record, followed: true, reuse }
+  }
+
+  function renewalDue(record: SessionRecord, now: number): boolean {
+    return (
+      opts.renewAfterMs !== null &&
+      now - (record.renewedAt ?? record.createdAt) >= opts.renewAfterMs
+    )
+  }
+
+  /**
+   * After a store call found the session gone: if a parallel request renewed it, moves `session`
+   * to its successor (the response then sends the new cookie) and returns true.
+   */
+  async function followRenewal(session: SessionState, ctx: EventContext): Promise<boolean> {
+    if (opts.renewAfterMs === null || session.isNew) return false
+    const next = await findSuccessor(opts, ctx, session.ref, session.id)
+    if (next === null || next.record.createdAt !== session.record.createdAt) return false
+    Object.assign(session, { id: next.id!, ref: next.ref, record: next.record, needsCookie: true })
+    session.confirmRenewal = false
+    return true
+  }
+
+  /** Removes the session's record, and its successor if a parallel request renewed it meanwhile. */
+  async function destroyRecord(session: SessionState, ctx: EventContext): Promise<void> {
+    await storeCall(opts, 'destroy', ctx, () => store.destroy(session.ref))
+    if (opts.renewAfterMs === null) return
+    const next = await findSuccessor(opts, ctx, session.ref, session.id)
+    if (next !== null) await storeCall(opts, 'destroy', ctx, () => store.destroy(next.ref))
   }
 
   /** Applies the binding policy; false when the session was revoked for it. */
@@ -203,39 +266,50 @@ export function createSessionManager(options: ManagerOptions): SessionManager {
       emit('session.created', ctx, { ref: session.ref })
       return 'created'
     }
-    if (diff.changed || cookieChanged || input.force) {
-      const fields = cookieChanged ? { cookie: input.cookie! } : {}
-      const next: SessionRecord = {
-        ...session.record,
-        ...fields,
-        ...times,
-        data: input.data,
-        v: session.record.v + 1,
+    const confirm = session.confirmRenewal === true
+    if (diff.changed || cookieChanged || input.force || confirm) {
+      const fields: SessionFields = cookieChanged ? { cookie: input.cookie! } : {}
+      if (confirm) fields.unconfirmed = undefined
+      const patchFor = (record: SessionRecord) => {
+        const next: SessionRecord = { ...record, ...times, data: input.data, v: record.v + 1 }
+        if (cookieChanged) next.cookie = input.cookie!
+        if (confirm) delete next.unconfirmed
+        return { set: diff.set, unset: diff.unset, fields, times, next }
       }
-      const patch = { set: diff.set, unset: diff.unset, fields, times, next }
-      const result = await storeCall(opts, 'update', ctx, () => store.update(session.ref, patch))
+      let result = await storeCall(opts, 'update', ctx, () =>
+        store.update(session.ref, patchFor(session.record)),
+      )
+      // Renewed by a parallel request since this one loaded it: the write goes to the successor.
+      if (!result.ok && (await followRenewal(session, ctx)))
+        result = await storeCall(opts, 'update', ctx, () =>
+          store.update(session.ref, patchFor(session.record)),
+        )
       if (!result.ok) return 'gone'
       Object.assign(session, { record: result.record, snapshot: diff.snapshot })
+      session.confirmRenewal = false
       return diff.changed || cookieChanged ? 'updated' : 'resaved'
     }
     if (now - session.record.lastSeenAt < opts.touchAfterMs) return 'none'
-    const touched = await storeCall(opts, 'touch', ctx, () =>
-      store.touch(session.ref, times, session.record),
-    )
+    const touch = () => store.touch(session.ref, times, session.record)
+    let touched = await storeCall(opts, 'touch', ctx, touch)
+    if (!touched && (await followRenewal(session, ctx)))
+      touched = await storeCall(opts, 'touch', ctx, touch)
     if (!touched) return 'gone'
     session.record = { ...session.record, ...times }
     return 'touched'
   }
 
   async function destroy(session: SessionState, ctx: EventContext): Promise<void> {
-    if (!session.isNew) await storeCall(opts, 'destroy', ctx, () => store.destroy(session.ref))
+    if (!session.isNew) await destroyRecord(session, ctx)
     emit('session.destroyed', ctx, { ref: session.ref, userId: session.record.userId })
   }
 
   async function reload(session: SessionState, ctx: EventContext): Promise<SessionState | null> {
-    const record = await storeCall(opts, 'get', ctx, () => store.get(session.ref))
+    const moved = { ...session }
+    let record = await storeCall(opts, 'get', ctx, () => store.get(session.ref))
+    if (record === null && (await followRenewal(moved, ctx))) record = moved.record
     if (record === null) return null
-    return { ...session, record, isNew: false, snapshot: snapshotData(record.data) }
+    return { ...moved, record, isNew: false, snapshot: snapshotData(record.data) }
   }
 
   async function login(
@@ -271,7 +345,7 @@ export function createSessionManager(options: ManagerOptions): SessionManager {
     const evicted = await storeCall(opts, 'create', ctx, () =>
       store.create(ref, record, createOpts),
     )
-    if (!session.isNew) await storeCall(opts, 'destroy', ctx, () => store.destroy(session.ref))
+    if (!session.isNew) await destroyRecord(session, ctx)
     for (const gone of evicted) emit('session.revoked', ctx, { reason: 'cap', ref: gone, userId })
     emit('session.login', ctx, { ref, userId })
     return { id, ref, record, isNew: false, snapshot, needsCookie: true }
@@ -282,12 +356,22 @@ export function createSessionManager(options: ManagerOptions): SessionManager {
       throw invalidOption('reauthenticated() needs a logged-in session: call login(userId) first')
     }
     const now = clock.now()
-    const times = { lastSeenAt: now, idleExpiresAt: idleExpiry(now, classOf(session.record)) }
+    const current = { ...session }
+    const times = { lastSeenAt: now, idleExpiresAt: idleExpiry(now, classOf(current.record)) }
     // Proven again from this context: it becomes the one the session is bound to.
     const fields = { authAt: now, meta: contextMeta(ctx) }
-    const next: SessionRecord = { ...session.record, ...fields, ...times, v: session.record.v + 1 }
-    const patch = { set: {}, unset: [], fields, times, next }
-    const result = await storeCall(opts, 'update', ctx, () => store.update(session.ref, patch))
+    const write = () => {
+      const next: SessionRecord = {
+        ...current.record,
+        ...fields,
+        ...times,
+        v: current.record.v + 1,
+      }
+      const patch = { set: {}, unset: [], fields, times, next }
+      return storeCall(opts, 'update', ctx, () => store.update(current.ref, patch))
+    }
+    let result = await write()
+    if (!result.ok && (await followRenewal(current, ctx))) result = await write()
     if (!result.ok) {
       throw new TetherError(
         'TETHER_SESSION_NOT_FOUND',
@@ -296,10 +380,10 @@ export function createSessionManager(options: ManagerOptions): SessionManager {
     }
     emit('session.login', ctx, {
       reason: 'reauthenticated',
-      ref: session.ref,
-      userId: session.record.userId,
+      ref: current.ref,
+      userId: current.record.userId,
     })
-    return { ...session, record: result.record, stepUpRequired: false }
+    return { ...current, record: result.record, stepUpRequired: false }
   }
 
   async function update(
@@ -309,8 +393,10 @@ export function createSessionManager(options: ManagerOptions): SessionManager {
     ) => void | Record<string, unknown> | Promise<void | Record<string, unknown>>,
     ctx: EventContext,
   ): Promise<SessionState> {
+    const current = { ...session }
     for (let attempt = 0; attempt < MAX_UPDATE_ATTEMPTS; attempt++) {
-      const record = await storeCall(opts, 'get', ctx, () => store.get(session.ref))
+      let record = await storeCall(opts, 'get', ctx, () => store.get(current.ref))
+      if (record === null && (await followRenewal(current, ctx))) record = current.record
       if (record === null)
         throw new TetherError(
           'TETHER_SESSION_NOT_FOUND',
@@ -326,10 +412,12 @@ export function createSessionManager(options: ManagerOptions): SessionManager {
       const next: SessionRecord = { ...record, ...times, data, v: record.v + 1 }
       const patch = { set: diff.set, unset: diff.unset, fields: {}, times, next }
       const result = await storeCall(opts, 'update', ctx, () =>
-        store.update(session.ref, patch, { ifVersion: record.v }),
+        store.update(current.ref, patch, { ifVersion: record.v }),
       )
       // The version matched, so what is stored now is exactly `data`.
-      if (result.ok) return { ...session, record: result.record, snapshot: diff.snapshot }
+      if (result.ok) return { ...current, record: result.record, snapshot: diff.snapshot }
+      // Renewed meanwhile: the next attempt reads the successor.
+      if (result.reason === 'missing' && (await followRenewal(current, ctx))) continue
       if (result.reason === 'missing')
         throw new TetherError(
           'TETHER_SESSION_NOT_FOUND',

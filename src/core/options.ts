@@ -30,6 +30,17 @@ export interface ManagerOptions {
   absoluteTimeout?: number | string
   /** An unmodified session is written to the store at most once per this interval. @default '60s' */
   touchAfter?: number | string
+  /**
+   * A session gets a new id this long after its current one was issued; its data, creation time
+   * and user stay. The previous id keeps working for `renewGrace`, so requests in flight are not
+   * logged out; presented later, once the new id has been used, it means two parties hold the
+   * session, which is then revoked (`session.revoked`, reason `reuse`). `false` turns renewal off.
+   * Off, and refused, on a store without atomic writes (a wrapped express-session store).
+   * @default '15m'
+   */
+  renewAfter?: false | number | string
+  /** How long a renewed-out id is still honoured. @default '1m' */
+  renewGrace?: number | string
   /** Time limit of every store operation. @default '1s' */
   storeTimeout?: number | string
   /** On a store failure: `'fail-closed'` raises `TETHER_STORE_UNAVAILABLE` (503); `'anonymous'` goes on without a session. @default 'fail-closed' */
@@ -73,6 +84,9 @@ export interface ResolvedOptions {
   readonly store: SessionStore
   readonly ownsStore: boolean
   readonly touchAfterMs: number
+  /** null when renewal is off. */
+  readonly renewAfterMs: number | null
+  readonly renewGraceMs: number
   readonly storeTimeoutMs: number
   readonly failOpen: boolean
   readonly binding: BindingPolicy
@@ -156,6 +170,8 @@ export function resolveOptions(opts: ManagerOptions): ResolvedOptions {
     store,
     ownsStore: opts.store === undefined,
     touchAfterMs: parseDuration('touchAfter', opts.touchAfter, 60_000),
+    renewAfterMs: renewAfterOf(opts.renewAfter, store),
+    renewGraceMs: parseDuration('renewGrace', opts.renewGrace, 60_000),
     storeTimeoutMs: parseDuration('storeTimeout', opts.storeTimeout, 1000),
     failOpen: onStoreError === 'anonymous',
     binding: bindingPolicy(opts.binding),
@@ -181,6 +197,18 @@ function assertIdleWithinAbsolute(prefix: string, idleMs: number, absoluteMs: nu
       `"${prefix}idleTimeout" (${idleMs} ms) must not exceed "${prefix}absoluteTimeout" (${absoluteMs} ms)`,
     )
   }
+}
+
+function renewAfterOf(value: unknown, store: SessionStore): number | null {
+  if (value === false) return null
+  if (store.atomicWrites === false) {
+    if (value === undefined) return null
+    throw invalidOption(
+      `"renewAfter" needs a store with atomic writes; a wrapped express-session store has none, ` +
+        `so pass renewAfter: false or use SqliteStore, RedisStore or PostgresStore`,
+    )
+  }
+  return parseDuration('renewAfter', value, 15 * 60_000)
 }
 
 function bindingPolicy(value: unknown): BindingPolicy {

@@ -14,6 +14,8 @@ export async function storeCall<T>(
   op: string,
   ctx: EventContext | undefined,
   run: () => Promise<T>,
+  /** False for a call whose failure is an expected outcome (a lost race), not an outage. */
+  report = true,
 ): Promise<T> {
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<never>(function startTimer(_, reject) {
@@ -26,7 +28,7 @@ export async function storeCall<T>(
   } catch (cause) {
     // A store's own TetherError (e.g. TETHER_NOT_SUPPORTED) is a decision, not an outage.
     if (isTetherError(cause)) throw cause
-    opts.emit('store.error', ctx, { reason: op })
+    if (report) opts.emit('store.error', ctx, { reason: op })
     throw new TetherError(
       'TETHER_STORE_UNAVAILABLE',
       `the session store failed during "${op}"; the request was refused rather than served without its session`,

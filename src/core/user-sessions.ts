@@ -1,5 +1,6 @@
 import { isSessionRef } from '../codec/ids.js'
 import type { ResolvedOptions } from './options.js'
+import { findSuccessor } from './renewal.js'
 import { storeCall } from './store-call.js'
 
 /** One of a user's sessions as shown to that user: never a token or an id. */
@@ -59,7 +60,12 @@ export function createUserSessions(opts: ResolvedOptions): UserSessions {
   ): Promise<boolean> {
     // A malformed ref never reaches the store.
     if (!isSessionRef(ref)) return false
-    const record = await storeCall(opts, 'get', undefined, () => store.get(ref))
+    let record = await storeCall(opts, 'get', undefined, () => store.get(ref))
+    if (record === null && opts.renewAfterMs !== null) {
+      // A ref shown before a renewal names the session it was renewed into.
+      const next = await findSuccessor(opts, undefined, ref)
+      if (next !== null) ({ ref, record } = next)
+    }
     if (record === null) return false
     if (revokeOpts.userId !== undefined && record.userId !== revokeOpts.userId) return false
     await storeCall(opts, 'destroy', undefined, () => store.destroy(ref))

@@ -112,6 +112,7 @@ export function fromExpressSessionStore(store: ExpressStoreLike): SessionStore {
   return {
     tetherStore: 1,
     userIndex: false,
+    atomicWrites: false,
     get,
     async create(key, record) {
       await write(key, record)

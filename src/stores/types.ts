@@ -41,6 +41,17 @@ export interface SessionRecord {
   meta: { ua?: string; ipPrefix?: string }
   /** Per-session cookie attributes, when the application changed them. */
   cookie?: StoredCookie
+  /** When the current id was issued by a renewal (absent: at creation). */
+  renewedAt?: number
+  /** Set by a renewal until a request presents the new id itself. */
+  unconfirmed?: boolean
+  /**
+   * Set on a renewal marker only (stored under a key no session has): the key of the session this
+   * one was renewed into.
+   */
+  rotatedTo?: string
+  /** On a renewal marker: until when the renewed-out id is still honoured. */
+  graceUntil?: number
 }
 
 /** Record fields other than `data`, `v` and the times that a commit may change. */
@@ -50,6 +61,8 @@ export type SessionFields = {
   authAt?: number
   meta?: SessionRecord['meta']
   cookie?: StoredCookie
+  /** `undefined` clears it: the renewed id has been presented. */
+  unconfirmed?: boolean | undefined
 }
 
 /**
@@ -125,6 +138,12 @@ export interface SessionStore {
   listByUser(userId: string): Promise<UserSessionEntry[]>
   /** Removes every session of `userId` except `except`; returns the keys of the removed live sessions. */
   destroyByUser(userId: string, options?: { except?: string }): Promise<string[]>
+  /**
+   * False for stores whose writes are whole records, unconditional and not atomic (a wrapped
+   * express-session store): `update` may recreate a missing record and `ifVersion` can race.
+   * Session renewal needs atomic writes and is off on such stores. @default true
+   */
+  readonly atomicWrites?: boolean
   /** False for stores without a per-user index (a wrapped express-session store). @default true */
   readonly userIndex?: boolean
   /** Releases timers and statements the store owns (never closes a client the user passed in). */
@@ -151,7 +170,7 @@ export function applyPatch(record: SessionRecord, patch: SessionPatch): SessionR
   for (const k of Object.keys(record.data)) data[k] = record.data[k]
   for (const k of patch.unset) delete data[k]
   for (const k of Object.keys(patch.set)) data[k] = patch.set[k]
-  const { userId, ...fields } = patch.fields
+  const { userId, unconfirmed, ...fields } = patch.fields
   const next: SessionRecord = {
     ...record,
     ...fields,
@@ -162,5 +181,7 @@ export function applyPatch(record: SessionRecord, patch: SessionPatch): SessionR
   }
   if (userId !== undefined) next.userId = userId
   else if ('userId' in patch.fields) delete next.userId
+  if (unconfirmed !== undefined) next.unconfirmed = unconfirmed
+  else if ('unconfirmed' in patch.fields) delete next.unconfirmed
   return next
 }

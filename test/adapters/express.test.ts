@@ -265,9 +265,18 @@ describe('express adapter', () => {
       code: 'TETHER_INVALID_OPTION',
       message: /"name"/,
     })
-    assert.throws(() => session({ secret, renewAfter: '5m' } as ExpressSessionOptions), {
+    assert.throws(() => session({ secret, renewAfter: 'soon' }), {
       code: 'TETHER_INVALID_OPTION',
-      message: /renewAfter/,
+      message: /"renewAfter" must be a positive number of ms/,
+    })
+    assert.throws(() => session({ secret, renewGrace: 0 }), {
+      code: 'TETHER_INVALID_OPTION',
+      message: /"renewGrace"/,
+    })
+    // Renewal needs atomic writes: asked for explicitly on a wrapped express-session store, refused.
+    assert.throws(() => session({ secret, renewAfter: '5m', store: new session.MemoryStore() }), {
+      code: 'TETHER_INVALID_OPTION',
+      message: /"renewAfter" needs a store with atomic writes/,
     })
   })
 

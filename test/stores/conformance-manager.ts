@@ -6,7 +6,10 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { it } from 'node:test'
 import { createSessionManager } from '../../src/core/manager.js'
+import type { Clock, SessionStore } from '../../src/stores/types.js'
 import type { MakeFixture } from './fixtures.js'
+
+const MIN = 60_000
 
 export function describeThroughManager(fixture: MakeFixture): void {
   it('loses no increment when 200 requests run update(fn) on one session at once', async function counter(t) {
@@ -49,5 +52,58 @@ export function describeThroughManager(fixture: MakeFixture): void {
       listed.map((l) => l.ref).sort(),
       'the listing is exactly the live sessions',
     )
+  })
+
+  it('renews a session under 20 parallel requests: none logged out, no write lost', async function renewal(t) {
+    const { store, clock, user } = await fixture(t)
+    const manager = renewingManager(store, clock)
+    const userId = user('renewed')
+    const login = await manager.login(manager.create({}), { n: 0 }, userId, {})
+    const old = manager.token(login)
+    clock.t += 16 * MIN
+    const loads = await Promise.all(Array.from({ length: 20 }, () => manager.load({ token: old })))
+    for (const { session, rejected } of loads) assert.ok(session, `logged out: ${rejected}`)
+    await Promise.all(
+      loads.map(({ session }, i) =>
+        manager.commit(session!, {}, { data: { ...session!.record.data, [`k${i}`]: i } }),
+      ),
+    )
+    const ids = new Set(loads.map(({ session }) => session!.id))
+    assert.equal(ids.size, 1, 'every response ends up with the same new id')
+    assert.notEqual([...ids][0], login.id)
+    const head = (await manager.load({ token: manager.token(loads[0]!.session!) })).session
+    assert.equal(Object.keys(head!.record.data).length, 21)
+    assert.deepEqual(
+      (await manager.listUserSessions(userId)).map((s) => s.ref),
+      [head!.ref],
+    )
+    assert.equal((await manager.load({ token: old })).session?.ref, head!.ref, 'grace window')
+  })
+
+  it('ends a renewed session for both holders when the old id is replayed after the grace window', async function reuse(t) {
+    const { store, clock, user } = await fixture(t)
+    const manager = renewingManager(store, clock)
+    const userId = user('stolen')
+    const old = manager.token(await manager.login(manager.create({}), {}, userId, {}))
+    clock.t += 16 * MIN
+    const renewed = (await manager.load({ token: old })).session!
+    await manager.commit(renewed, {}, { data: renewed.record.data })
+    const token = manager.token(renewed)
+    const used = (await manager.load({ token })).session!
+    await manager.commit(used, {}, { data: used.record.data })
+    clock.t += 2 * MIN
+    assert.equal((await manager.load({ token: old })).rejected, 'reuse')
+    assert.equal((await manager.load({ token })).session, null)
+    assert.deepEqual(await manager.listUserSessions(userId), [])
+  })
+}
+
+function renewingManager(store: SessionStore, clock: Clock) {
+  return createSessionManager({
+    secret: randomBytes(32),
+    store,
+    clock,
+    renewAfter: '15m',
+    renewGrace: '1m',
   })
 }

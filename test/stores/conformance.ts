@@ -43,6 +43,7 @@ export function describeStoreConformance(
     describeRecords(fixture)
     describeUpdates(fixture)
     describeExpiry(fixture)
+    describeEnding(fixture)
     describeUsers(fixture)
     describeData(fixture)
     describeThroughManager(fixture)
@@ -234,6 +235,27 @@ function describeExpiry(fixture: MakeFixture): void {
     assert.notEqual(await store.get(key('get')), null)
     clock.t = base.absoluteExpiresAt
     await assertMissing(store, key, user, base)
+  })
+}
+
+function describeEnding(fixture: MakeFixture): void {
+  it('ends a session whose update moves its expiry into the past (as renewal ends an id)', async function endByUpdate(t) {
+    const { store, key, user } = await fixture(t)
+    const base = makeRecord({ data: { a: 1 } })
+    await createForEachOperation(store, key, user, base)
+    for (const name of OPERATIONS) {
+      const current = { ...base, userId: user(name) }
+      const end = makePatch(current, {
+        fields: { userId: undefined },
+        times: { lastSeenAt: base.lastSeenAt, idleExpiresAt: 0 },
+      })
+      assert.equal((await store.update(key(name), end, { ifVersion: 1 })).ok, true)
+    }
+    await assertMissing(store, key, user, base)
+    // The key is free again, and the same key with a suffix is a key of its own.
+    await store.create(key('get'), base)
+    assert.deepEqual(await store.get(key('get')), base)
+    assert.equal(await store.get(`${key('get')}.renewed`), null)
   })
 }
 

@@ -64,16 +64,10 @@ export interface ResolvedExpressOptions {
   readonly csrfTokens: CsrfTokens
 }
 
-const NOT_YET = ['renewAfter'] as const
-
 export function resolveExpressOptions(
   options: ExpressSessionOptions | undefined,
 ): ResolvedExpressOptions {
   const o = (options ?? {}) as ExpressSessionOptions & Record<string, unknown>
-  for (const name of NOT_YET) {
-    if (o[name] !== undefined)
-      throw invalidOption(`"${name}" is not available in this version of tether-session yet`)
-  }
   if (o.key !== undefined) {
     process.emitWarning('tether-session: the "key" option is deprecated; use "name"', {
       code: 'TETHER_DEPRECATED_KEY',
