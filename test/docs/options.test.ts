@@ -21,6 +21,8 @@ export const optionKeys = {
   idleTimeout: true,
   absoluteTimeout: true,
   touchAfter: true,
+  renewAfter: true,
+  renewGrace: true,
   storeTimeout: true,
   onStoreError: true,
   binding: true,
