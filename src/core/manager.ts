@@ -216,7 +216,9 @@ export function createSessionManager(options: ManagerOptions): SessionManager {
       defaultClass,
       Object.create(null) as Record<string, unknown>,
     )
-    return { id, ref: sessionRef(id), record, isNew: true, snapshot: null, needsCookie: true }
+    const ref = sessionRef(id)
+    record.originRef = ref
+    return { id, ref, record, isNew: true, snapshot: null, needsCookie: true }
   }
 
   function token(session: SessionState): string {
@@ -340,6 +342,7 @@ export function createSessionManager(options: ManagerOptions): SessionManager {
     if (session.record.cookie !== undefined) record.cookie = session.record.cookie
     const id = loginOpts.id ?? generateSessionId()
     const ref = sessionRef(id)
+    record.originRef = ref
     const createOpts =
       opts.maxSessionsPerUser === undefined ? {} : { maxPerUser: opts.maxSessionsPerUser }
     const evicted = await storeCall(opts, 'create', ctx, () =>

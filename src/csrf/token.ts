@@ -4,20 +4,22 @@ import type { KeyEntry } from '../codec/keyring.js'
 /**
  * CSRF tokens, two kinds (layouts are internal; only `csrfToken()` makes them):
  *
- *   session token      base64url(HMAC-SHA256(csrfKey, 'tether-csrf/v1\0' + session id))
+ *   session token      base64url(HMAC-SHA256(csrfKey, 'tether-csrf/v1\0' + session anchor))
  *   pre-session token  'p.' + nonce + '.' + base64url(HMAC-SHA256(csrfKey, 'tether-csrf/pre\0' + nonce))
  *
  * csrfKey is derived (HKDF, purpose `csrf`) from the secret of the session's class, so a CSRF
- * token forges no cookie and no other class's token. A session token dies with its session id:
- * login, logout and regenerate change the id, so a token from before them no longer verifies. The
+ * token forges no cookie and no other class's token. The anchor is a value unique to one session
+ * (the Express adapter passes the reference of the id the session was created or logged in with):
+ * login, logout and regenerate change it, so a token from before them no longer verifies, while a
+ * renewal keeps it. Its secrecy is not needed: without csrfKey no token can be made for it. The
  * nonce of a pre-session token (16 random bytes) lives in an HttpOnly cookie, which binds the token
  * to one browser before it has a session (login forms).
  */
 export interface CsrfTokens {
-  /** The token of a session, by its id and class. */
-  sessionToken(id: string, sessionClass: string): string
+  /** The token of a session, by its anchor (a value unique to the session) and class. */
+  sessionToken(anchor: string, sessionClass: string): string
   /** Constant-time check of a presented session token. */
-  verifySessionToken(token: string, id: string, sessionClass: string): boolean
+  verifySessionToken(token: string, anchor: string, sessionClass: string): boolean
   /** A new pre-session nonce (16 random bytes, base64url) for the nonce cookie. */
   newNonce(): string
   /** The pre-session token for a nonce. */
@@ -85,14 +87,14 @@ export function createCsrfTokens(source: CsrfKeySource): CsrfTokens {
   }
 
   return {
-    sessionToken(id, sessionClass) {
-      return macOf(keysOf(sessionClass)[0]!, SESSION_CONTEXT, id)
+    sessionToken(anchor, sessionClass) {
+      return macOf(keysOf(sessionClass)[0]!, SESSION_CONTEXT, anchor)
     },
-    verifySessionToken(token, id, sessionClass) {
+    verifySessionToken(token, anchor, sessionClass) {
       // Shape first: a malformed token costs no HMAC.
       if (typeof token !== 'string' || !isMac(token)) return false
       return keysOf(sessionClass).some(function matches(key) {
-        return sameText(token, macOf(key, SESSION_CONTEXT, id))
+        return sameText(token, macOf(key, SESSION_CONTEXT, anchor))
       })
     },
     newNonce() {

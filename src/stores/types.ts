@@ -41,6 +41,11 @@ export interface SessionRecord {
   meta: { ua?: string; ipPrefix?: string }
   /** Per-session cookie attributes, when the application changed them. */
   cookie?: StoredCookie
+  /**
+   * Reference of the id the session had when it was created or logged in. Renewals keep it, so
+   * what belongs to the session rather than to one id (its CSRF token) survives them.
+   */
+  originRef?: string
   /** When the current id was issued by a renewal (absent: at creation). */
   renewedAt?: number
   /** Set by a renewal until a request presents the new id itself. */

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, it, type TestContext } from 'node:test'
 import express from 'express'
-import session from '../../src/adapters/express/index.js'
+import session, { csrfToken } from '../../src/adapters/express/index.js'
 import type { TetherEvent } from '../../src/events/types.js'
 import { MemoryStore } from '../../src/stores/memory.js'
 import { SqliteStore } from '../../src/stores/sqlite.js'
@@ -141,3 +141,60 @@ for (const [name, open] of STORES) {
     })
   })
 }
+
+describe('renewal and CSRF tokens', () => {
+  it('keeps a form token valid across a renewal, and not across a new login', async (t) => {
+    const clock = manualClock(Date.now())
+    const mw = session({
+      secret: newSecret(),
+      store: new MemoryStore({ clock }),
+      clock,
+      csrf: { token: true, preSession: false },
+    })
+    const a = express()
+    a.use(mw)
+    a.post('/login', async (req, res) => {
+      await req.session.login('alice')
+      res.json(csrfToken(req))
+    })
+    a.get('/form', (req, res) => {
+      res.json(csrfToken(req))
+    })
+    a.post('/submit', (_req, res) => {
+      res.json('ok')
+    })
+    const srv = await listen(a)
+    t.after(() => srv.close())
+    const login = await send(srv.port, { method: 'POST', path: '/login' })
+    const first = cookiePair(login, 'sid')!
+    const token = JSON.parse(login.body) as string
+    const post = (cookie: string, csrf: string) =>
+      send(srv.port, {
+        method: 'POST',
+        path: '/submit',
+        headers: { cookie, 'x-csrf-token': csrf },
+      })
+    // A form rendered now is posted after the session was renewed (by this very request, or by
+    // another tab first): both must pass.
+    clock.advance(16 * MIN)
+    const renewing = await post(first, token)
+    assert.equal(renewing.status, 200)
+    const second = cookiePair(renewing, 'sid')
+    assert.ok(second && second !== first, 'the session was renewed')
+    assert.equal((await post(second, token)).status, 200)
+    assert.equal(
+      JSON.parse((await send(srv.port, { path: '/form', headers: { cookie: second } })).body),
+      token,
+    )
+    // A new login starts a new session: the old token is refused.
+    const relogin = await send(srv.port, {
+      method: 'POST',
+      path: '/login',
+      headers: { cookie: second, 'x-csrf-token': token },
+    })
+    assert.equal(relogin.status, 200)
+    const third = cookiePair(relogin, 'sid')!
+    assert.equal((await post(third, token)).status, 403)
+    assert.equal((await post(third, JSON.parse(relogin.body) as string)).status, 200)
+  })
+})

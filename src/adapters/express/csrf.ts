@@ -104,7 +104,10 @@ export function refuseToken(
   if (session === null && !csrf.preSession) return undefined
   const token = presentedToken(req)
   if (token === undefined) return 'token-missing'
-  if (session !== null && tokens.verifySessionToken(token, session.id, session.record.sessionClass))
+  if (
+    session !== null &&
+    tokens.verifySessionToken(token, csrfAnchor(session), session.record.sessionClass)
+  )
     return undefined
   const isAnonymous = session === null || session.record.userId === undefined
   if (isAnonymous && tokens.verifyPreSessionToken(token, nonceCookie(req, secure))) return undefined
@@ -141,7 +144,8 @@ export function csrfToken(req: IncomingMessage): string {
   if (state === undefined)
     throw new Error('csrfToken(req) needs the tether-session middleware to run before this route')
   const { session, cfg, secure } = state
-  if (!session.isNew) return cfg.csrfTokens.sessionToken(session.id, session.record.sessionClass)
+  if (!session.isNew)
+    return cfg.csrfTokens.sessionToken(csrfAnchor(session), session.record.sessionClass)
   let nonce = issued.get(req) ?? nonceCookie(req, secure)
   if (nonce === undefined) {
     nonce = cfg.csrfTokens.newNonce()
@@ -149,4 +153,12 @@ export function csrfToken(req: IncomingMessage): string {
   }
   issued.set(req, nonce)
   return cfg.csrfTokens.preSessionToken(nonce)
+}
+
+/**
+ * What a session's CSRF token is tied to: the session's origin reference, which login, logout and
+ * regenerate change and a renewal keeps (forms open across a renewal still post).
+ */
+function csrfAnchor(session: SessionState): string {
+  return session.record.originRef ?? session.id
 }
