@@ -7,6 +7,8 @@ import type { RequestContext, SessionState } from '../../src/core/manager-types.
 import type { ManagerOptions } from '../../src/core/options.js'
 import { markerKey } from '../../src/core/renewal.js'
 import type { TetherEvent } from '../../src/events/types.js'
+import { MemoryStore as ExpressMemoryStore } from '../../src/adapters/express/store.js'
+import { fromExpressSessionStore } from '../../src/stores/compat.js'
 import { MemoryStore } from '../../src/stores/memory.js'
 import { manualClock } from '../helpers/clock.js'
 import { newSecret } from '../helpers/secrets.js'
@@ -253,6 +255,35 @@ describe('renewal', () => {
     assert.equal(marker.rotatedTo, next.session.ref)
     assert.equal(await s.store.get(old.session.ref), null, 'the old record is gone')
     assert.notEqual(markerKey(old.session.ref), sessionRef(old.session.id + '.renewed'))
+  })
+})
+
+describe('renewal: what it refuses', () => {
+  it('does not follow a marker that names a session the old id was not renewed into', async () => {
+    const s = setup()
+    const victim = await loggedIn(s)
+    const attacker = await loggedIn(s)
+    await renewed(s, attacker.token)
+    // Someone with write access to the store points the attacker's marker at the victim's session.
+    const key = markerKey(attacker.session.ref)
+    const marker = await s.store.get(key)
+    assert.ok(marker)
+    await s.store.destroy(key)
+    await s.store.create(key, { ...marker, rotatedTo: victim.session.ref })
+    const { session, rejected } = await s.load(attacker.token)
+    assert.equal(session, null)
+    assert.equal(rejected, 'not_found')
+  })
+
+  it('is off by default on a store without atomic writes, and refused when asked for', () => {
+    const legacy = fromExpressSessionStore(new ExpressMemoryStore())
+    const manager = createSessionManager({ secret: newSecret(), store: legacy })
+    assert.equal(manager.options.renewAfterMs, null)
+    assert.throws(
+      () => createSessionManager({ secret: newSecret(), store: legacy, renewAfter: '15m' }),
+      { code: 'TETHER_INVALID_OPTION', message: /atomic writes/ },
+    )
+    assert.equal(createSessionManager({ secret: newSecret() }).options.renewAfterMs, 15 * MIN)
   })
 })
 
