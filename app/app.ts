@@ -1,13 +1,14 @@
 /**
  * The reference app: Express 5 + helmet + tether-session. Log in, see your profile, see every
- * device you are logged in on, revoke one or all others, log out; JSON for programs and HTML pages
- * for people on the same routes (DESIGN.md "Reference app").
+ * device you are logged in on, revoke one or all others, change your password (after confirming
+ * it is you), log out; JSON for programs and HTML pages for people on the same routes (DESIGN.md
+ * "Reference app", docs/reference-app.md).
  */
 import { fileURLToPath } from 'node:url'
 import express, { type Express, type NextFunction, type Request, type Response } from 'express'
 import helmet from 'helmet'
 import type { DestinationStream } from 'pino'
-import type { SessionStore, UserSessions } from 'tether-session'
+import type { Clock, SessionStore, UserSessions } from 'tether-session'
 import session from 'tether-session/express'
 import type { AppConfig } from './config.js'
 import { pageContext, type AppContext } from './context.js'
@@ -15,9 +16,12 @@ import { csrfOption } from './csrf.js'
 import { errorHandler } from './errors.js'
 import { HttpError } from './http.js'
 import { createLogger, eventLogger, type Logger } from './log.js'
+import { createLoginLimits } from './login-limits.js'
 import { authRoutes } from './routes/auth.js'
+import { passwordRoutes } from './routes/password.js'
 import { sessionRoutes } from './routes/sessions.js'
 import { openStore, type OpenedStore } from './stores.js'
+import { createUserTable } from './users.js'
 
 /** Test seams; `npm start` passes none. */
 export interface AppOptions {
@@ -27,6 +31,8 @@ export interface AppOptions {
   namespace?: string
   /** A store to use instead of the one `config.store` names (the caller closes it). */
   store?: SessionStore
+  /** Tether's time source, so tests can make a login old without waiting. @default Date.now */
+  clock?: Clock
 }
 
 /** The app, ready to `listen`, and how to release its store. */
@@ -72,16 +78,26 @@ export async function createApp(config: AppConfig, opts: AppOptions = {}): Promi
       store: opened.store,
       idleTimeout: config.idleTimeoutMs,
       absoluteTimeout: config.absoluteTimeoutMs,
+      binding: config.binding,
+      renewAfter: config.renewAfterMs,
       // Kept across browser restarts, never past the absolute timeout (Tether caps Expires at it).
       cookie: { maxAge: config.absoluteTimeoutMs },
       csrf: csrfOption(),
       onEvent,
+      ...(opts.clock === undefined ? {} : { clock: opts.clock }),
     })
   } catch (err) {
     await opened.close() // a refused option must not leave a connection open
     throw err
   }
-  const ctx: AppContext = { config, sessions: sessions.manager, logger, onEvent }
+  const ctx: AppContext = {
+    config,
+    sessions: sessions.manager,
+    users: createUserTable(),
+    limits: createLoginLimits(onEvent),
+    logger,
+    onEvent,
+  }
 
   const app = express()
   app.set('trust proxy', config.trustProxy)
@@ -101,6 +117,7 @@ export async function createApp(config: AppConfig, opts: AppOptions = {}): Promi
   app.use(sessions)
   app.use(authRoutes(ctx))
   app.use(sessionRoutes(ctx))
+  app.use(passwordRoutes(ctx))
   app.use(function notFound() {
     throw new HttpError(404, 'not_found', 'There is nothing at this address.')
   })

@@ -1,8 +1,8 @@
 /**
  * The app's configuration, read once from the environment (DESIGN.md "Reference app"): PORT,
  * SESSION_STORE, DATA_DIR, REDIS_URL, DATABASE_URL, SESSION_SECRET, SESSION_SECRET_PREVIOUS,
- * SESSION_IDLE_TIMEOUT, SESSION_ABSOLUTE_TIMEOUT, NODE_ENV, TRUST_PROXY. Every problem is a
- * `ConfigError` naming the variable and the fix.
+ * SESSION_IDLE_TIMEOUT, SESSION_ABSOLUTE_TIMEOUT, SESSION_RENEW_AFTER, SESSION_REAUTH_MAX_AGE,
+ * SESSION_BINDING, NODE_ENV, TRUST_PROXY. Every problem is a `ConfigError` naming the variable and the fix.
  */
 import { ConfigError, resolveSecrets } from './secret.js'
 
@@ -10,6 +10,13 @@ export { ConfigError } from './secret.js'
 
 /** Where sessions live. */
 export type StoreKind = 'sqlite' | 'memory' | 'redis' | 'postgres'
+
+/**
+ * What a logged-in session used from another browser or network gets (tether-session's `binding`
+ * option, docs/security.md "Context binding"): an event only, a password prompt before sensitive
+ * routes, or the end of the session.
+ */
+export type BindingPolicy = 'log' | 'step-up' | 'revoke'
 
 /** Express's "trust proxy" setting: false, true, a hop count, or addresses/subnets. */
 export type TrustProxy = boolean | number | string
@@ -34,6 +41,12 @@ export interface AppConfig {
   idleTimeoutMs: number
   /** @default 8 hours */
   absoluteTimeoutMs: number
+  /** How often a session gets a new id (tether-session's `renewAfter`); false: never. @default 15 minutes */
+  renewAfterMs: number | false
+  /** How recent a login (or re-entered password) /password needs. @default 5 minutes */
+  reauthMaxAgeMs: number
+  /** @default 'log' */
+  binding: BindingPolicy
   /** @default false */
   trustProxy: TrustProxy
   /** Said once at startup (e.g. the development secret in use). */
@@ -43,6 +56,7 @@ export interface AppConfig {
 type Env = Record<string, string | undefined>
 
 const STORES: readonly StoreKind[] = ['sqlite', 'memory', 'redis', 'postgres']
+const BINDINGS: readonly BindingPolicy[] = ['log', 'step-up', 'revoke']
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const
 
 /** Reads a duration: plain milliseconds, or a number with ms, s, m, h or d ("45s", "30m", "8h"). */
@@ -76,6 +90,17 @@ function parseStore(value: string | undefined): StoreKind {
   return kind
 }
 
+function parseBinding(value: string | undefined): BindingPolicy {
+  if (value === undefined || value === '') return 'log'
+  const policy = BINDINGS.find((b) => b === value)
+  if (policy === undefined) {
+    throw new ConfigError(
+      `SESSION_BINDING must be one of ${BINDINGS.join(', ')}; got ${JSON.stringify(value)}`,
+    )
+  }
+  return policy
+}
+
 /** TRUST_PROXY: "true", "false", a hop count, or what Express accepts ("loopback", "10.0.0.0/8"). */
 function parseTrustProxy(value: string | undefined): TrustProxy {
   if (value === undefined || value === '' || value === 'false') return false
@@ -104,6 +129,16 @@ export function loadConfig(env: Env = process.env): AppConfig {
         `(${idleTimeoutMs} ms > ${absoluteTimeoutMs} ms)`,
     )
   }
+  const reauthMaxAgeMs = parseDurationEnv(
+    'SESSION_REAUTH_MAX_AGE',
+    env['SESSION_REAUTH_MAX_AGE'],
+    300_000,
+  )
+  const binding = parseBinding(env['SESSION_BINDING'])
+  const renewAfterMs =
+    env['SESSION_RENEW_AFTER'] === 'off'
+      ? false
+      : parseDurationEnv('SESSION_RENEW_AFTER (or "off")', env['SESSION_RENEW_AFTER'], 900_000)
   const port = parsePort(env['PORT'])
   const store = parseStore(env['SESSION_STORE'])
   const { secrets, warning } = resolveSecrets(env, dataDir, production)
@@ -117,6 +152,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
     secrets,
     idleTimeoutMs,
     absoluteTimeoutMs,
+    renewAfterMs,
+    reauthMaxAgeMs,
+    binding,
     trustProxy: parseTrustProxy(env['TRUST_PROXY']),
     warnings: warning === undefined ? [] : [warning],
   }

@@ -1,7 +1,9 @@
 /**
  * The demo users and the password check. Passwords are stored only as scrypt hashes
  * (`scrypt$N$r$p$salt$hash`, base64url), as a real user table would hold them; the plain
- * passwords appear in the README and on the login page, never here.
+ * passwords appear in the README and on the login page, never here. Names and ids are fixed;
+ * password hashes live in a {@link UserTable} per app, in memory: a changed password lasts until
+ * the process ends (a real app writes it to its database).
  */
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto'
 
@@ -15,7 +17,7 @@ interface StoredUser extends User {
   passwordHash: string
 }
 
-const USERS: readonly StoredUser[] = [
+const USERS: readonly Readonly<StoredUser>[] = [
   {
     id: '1',
     username: 'alice', // correct-horse
@@ -31,7 +33,8 @@ const USERS: readonly StoredUser[] = [
 ]
 
 const KEY_BYTES = 32
-const MAX_PASSWORD_CHARS = 1024
+/** Longer passwords are refused before hashing: scrypt of a megabyte is a cheap way to load us. */
+export const MAX_PASSWORD_CHARS = 1024
 
 function scryptAsync(password: string, salt: Buffer, opts: ScryptOptions): Promise<Buffer> {
   return new Promise(function hashing(resolve, reject) {
@@ -62,16 +65,44 @@ export async function verifyPassword(stored: string, password: string): Promise<
 // Hashed once for unknown usernames, so that a wrong name costs one scrypt like a wrong password.
 const DECOY_HASH = hashPassword(randomBytes(16).toString('base64url'))
 
-/**
- * The user with this username and password, or null. Takes one scrypt whether or not the user
- * exists, so the response time does not tell which usernames are valid.
- */
-export async function authenticate(username: unknown, password: unknown): Promise<User | null> {
-  if (typeof username !== 'string' || typeof password !== 'string') return null
-  if (password.length > MAX_PASSWORD_CHARS) return null
-  const user = USERS.find((u) => u.username === username)
-  const ok = await verifyPassword(user?.passwordHash ?? (await DECOY_HASH), password)
-  return ok && user ? { id: user.id, username: user.username } : null
+/** The users' password hashes, as one app instance keeps them (in memory). */
+export interface UserTable {
+  /**
+   * The user with this username and password, or null. Takes one scrypt whether or not the user
+   * exists, so the response time does not tell which usernames are valid.
+   */
+  authenticate(username: unknown, password: unknown): Promise<User | null>
+  /** Whether `password` is the user's current one (one scrypt, constant-time compare). */
+  checkPassword(userId: string, password: unknown): Promise<boolean>
+  /** Replaces the user's password hash; the plain password is not kept. */
+  setPassword(userId: string, password: string): Promise<void>
+}
+
+/** A table seeded with the demo users' hashes; each app has its own, so tests stay apart. */
+export function createUserTable(): UserTable {
+  const hashes = new Map(USERS.map((u) => [u.id, u.passwordHash]))
+
+  async function check(hash: string | undefined, password: unknown): Promise<boolean> {
+    if (typeof password !== 'string' || password.length > MAX_PASSWORD_CHARS) return false
+    return verifyPassword(hash ?? (await DECOY_HASH), password)
+  }
+
+  return {
+    async authenticate(username, password) {
+      if (typeof username !== 'string') return null
+      const user = USERS.find((u) => u.username === username)
+      const ok = await check(user === undefined ? undefined : hashes.get(user.id), password)
+      return ok && user ? { id: user.id, username: user.username } : null
+    },
+    async checkPassword(userId, password) {
+      const hash = hashes.get(userId)
+      return (await check(hash, password)) && hash !== undefined
+    },
+    async setPassword(userId, password) {
+      if (!hashes.has(userId)) throw new Error('setPassword: no such user')
+      hashes.set(userId, await hashPassword(password))
+    },
+  }
 }
 
 /** The user with this id, or null (a session may outlive its user). */

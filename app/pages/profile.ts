@@ -1,16 +1,31 @@
 import { formatAgo, formatDuration } from './format.js'
-import { html } from './html.js'
+import { html, type SafeHtml } from './html.js'
 import { layout, type PageContext } from './layout.js'
 
 /** What the profile page shows. */
 export interface ProfileView {
   userId: string
   username: string
-  /** When this session last authenticated (login), epoch ms; undefined if unknown. */
-  authAt: number | undefined
+  /**
+   * Milliseconds since this session authenticated (login or re-entered password); null when it
+   * must re-authenticate first (used from another browser or network under SESSION_BINDING=step-up).
+   */
+  authAgeMs: number | null
   idleTimeoutMs: number
   absoluteTimeoutMs: number
   now: number
+  /** Said at the top, e.g. after a password change. */
+  notice?: string | undefined
+}
+
+function signedIn(view: ProfileView): SafeHtml {
+  if (view.authAgeMs === null) {
+    return html`<p id="signed-in">
+      This session is being used from another browser or network than the one it signed in from.
+      <a href="/reauth?next=/profile">Confirm it's you</a> before changing your password.
+    </p>`
+  }
+  return html`<p id="signed-in">Signed in ${formatAgo(view.now - view.authAgeMs, view.now)}.</p>`
 }
 
 /** The logged-in user's profile and the limits of this session. */
@@ -19,19 +34,22 @@ export function profilePage(ctx: PageContext, view: ProfileView): string {
     'Profile',
     ctx,
     html`<h1>Hello, ${view.username}</h1>
+      ${view.notice !== undefined && html`<p class="notice info" role="status">${view.notice}</p>`}
+      ${signedIn(view)}
       <dl class="card facts">
         <dt>Username</dt>
         <dd id="username">${view.username}</dd>
         <dt>User id</dt>
         <dd id="user-id">${view.userId}</dd>
-        <dt>Logged in</dt>
-        <dd>${view.authAt === undefined ? 'unknown' : formatAgo(view.authAt, view.now)}</dd>
         <dt>Session ends</dt>
         <dd>
           after ${formatDuration(view.idleTimeoutMs)} without activity, and at the latest
           ${formatDuration(view.absoluteTimeoutMs)} after it began
         </dd>
       </dl>
-      <p><a href="/sessions" class="button">See every device you are logged in on</a></p>`,
+      <p class="actions">
+        <a href="/sessions" class="button">See every device you are logged in on</a>
+        <a href="/password">Change password</a>
+      </p>`,
   )
 }

@@ -49,7 +49,9 @@ export function sessionsPage(
       ${notice !== undefined && html`<p class="notice info" role="status">${notice}</p>`}
       <p>
         You are logged in on ${sessions.length} ${sessions.length === 1 ? 'device' : 'devices'}.
-        Revoke any you do not recognise: that device is logged out at its next request.
+        Revoke any you do not recognise: that device is logged out at its next request. If someone
+        else may know your password, <a href="/password">change your password</a>: that logs out
+        every other device too.
       </p>
       <table class="card sessions">
         <thead>

@@ -6,57 +6,30 @@ import { Router, type Request, type Response } from 'express'
 import { pageContext, type AppContext } from '../context.js'
 import { appSession, currentUser, requireUser } from '../current-user.js'
 import { requireLoginFormToken, tokenFor } from '../csrf.js'
-import { HttpError, respond } from '../http.js'
-import { requestEvent } from '../log.js'
-import { formatDuration } from '../pages/format.js'
+import { respond } from '../http.js'
 import { loginPage } from '../pages/login.js'
 import { profilePage } from '../pages/profile.js'
-import { createRateLimiter, type RateLimiter } from '../rate-limit.js'
-import { authenticate } from '../users.js'
 
-const WINDOW_MS = 15 * 60_000
 const WRONG = 'Wrong username or password.'
 
-/**
- * Failed logins counted per account (from one address) and per address: slows guessing without
- * locking the real user out from everywhere else.
- */
-function createLoginLimits(ctx: AppContext) {
-  const perAccount = createRateLimiter({ maxFailures: 5, windowMs: WINDOW_MS })
-  const perAddress = createRateLimiter({ maxFailures: 50, windowMs: WINDOW_MS })
-  const keys = (req: Request, username: string): [string, string] => [
-    `${req.ip}\n${username.toLowerCase()}`,
-    String(req.ip),
-  ]
-  const pairs = (req: Request, username: string): [RateLimiter, string][] => {
-    const [account, address] = keys(req, username)
-    return [
-      [perAccount, account],
-      [perAddress, address],
-    ]
-  }
-  return {
-    /** Throws 429 (and logs `ratelimit.blocked`) while this account or address is blocked. */
-    check(req: Request, username: string): void {
-      const waitMs = Math.max(...pairs(req, username).map(([l, key]) => l.retryAfterMs(key)))
-      if (waitMs <= 0) return
-      ctx.onEvent(requestEvent(req, 'ratelimit.blocked', { reason: 'login' }))
-      const message = `Too many failed logins. Please try again in ${formatDuration(waitMs)}.`
-      throw new HttpError(429, 'too_many_attempts', message, Math.ceil(waitMs / 1000))
-    },
-    failed(req: Request, username: string): void {
-      for (const [limiter, key] of pairs(req, username)) limiter.fail(key)
-    },
-    succeeded(req: Request, username: string): void {
-      perAccount.reset(keys(req, username)[0])
-    },
-  }
+/** The notice after a password change (`/profile?password_changed=<other sessions ended>`). */
+function passwordChangedNotice(req: Request): string | undefined {
+  const raw = req.query['password_changed']
+  if (typeof raw !== 'string' || !/^\d{1,6}$/.test(raw)) return undefined
+  const n = Number(raw)
+  const ended =
+    n === 0
+      ? 'No other session was open.'
+      : n === 1
+        ? 'One other session was logged out.'
+        : `${n} other sessions were logged out.`
+  return `Your password was changed. ${ended}`
 }
 
 /** The routes of logging in and out. */
 export function authRoutes(ctx: AppContext): Router {
   const router = Router()
-  const limits = createLoginLimits(ctx)
+  const { limits, users } = ctx
 
   router.get('/', function home(req, res) {
     res.redirect(303, currentUser(req) === null ? '/login' : '/profile')
@@ -80,8 +53,8 @@ export function authRoutes(ctx: AppContext): Router {
     async function login(req: Request, res: Response) {
       const body = (req.body ?? {}) as { username?: unknown; password?: unknown }
       const username = typeof body.username === 'string' ? body.username.slice(0, 100) : ''
-      limits.check(req, username)
-      const user = await authenticate(body.username, body.password)
+      limits.check(req, username, 'login')
+      const user = await users.authenticate(body.username, body.password)
       if (user === null) {
         limits.failed(req, username)
         res.status(401)
@@ -116,15 +89,14 @@ export function authRoutes(ctx: AppContext): Router {
 
   router.get('/profile', function profile(req, res) {
     const user = requireUser(req)
-    const now = Date.now()
-    const authAge = req.session.authAge
     const view = {
       userId: user.id,
       username: user.username,
-      authAt: authAge === null ? undefined : now - authAge,
+      authAgeMs: req.session.authAge,
       idleTimeoutMs: ctx.config.idleTimeoutMs,
       absoluteTimeoutMs: ctx.config.absoluteTimeoutMs,
-      now,
+      now: Date.now(),
+      notice: passwordChangedNotice(req),
     }
     respond(
       req,

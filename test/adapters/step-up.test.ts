@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it, type TestContext } from 'node:test'
 import express from 'express'
-import session from '../../src/adapters/express/index.js'
-import { requireFreshAuth } from '../../src/adapters/express/require-fresh-auth.js'
+import session, { requireFreshAuth } from '../../src/adapters/express/index.js'
 import type { TetherEvent } from '../../src/events/types.js'
 import { MemoryStore } from '../../src/stores/memory.js'
 import { manualClock } from '../helpers/clock.js'
@@ -91,6 +90,44 @@ describe('step-up: requireFreshAuth and reauthenticated()', () => {
       500,
       'no reauth without login',
     )
+  })
+
+  it('lets onStale answer a stale request instead, with the default 401 one call away', async (t) => {
+    const clock = manualClock(Date.now())
+    const a = express()
+    a.use(session({ secret: newSecret(), store: new MemoryStore(), clock }))
+    a.post('/login', async (req, res) => {
+      await req.session.login('alice')
+      res.json('in')
+    })
+    const guard = requireFreshAuth('5m', {
+      onStale: (req, res, reject) => {
+        if (req.headers.accept === 'text/html') {
+          res.statusCode = 303
+          res.setHeader('Location', '/reauth')
+          res.end()
+        } else reject()
+      },
+    })
+    a.post('/password', guard, (_req, res) => {
+      res.json('changed')
+    })
+    const srv = await listen(a)
+    t.after(() => srv.close())
+    const cookie = cookiePair(await send(srv.port, { method: 'POST', path: '/login' }), 'sid')!
+    const post = (accept: string) =>
+      send(srv.port, { method: 'POST', path: '/password', headers: { cookie, accept } })
+    assert.equal((await post('text/html')).status, 200, 'fresh: onStale is not called')
+    clock.advance(5 * MIN + 1)
+    const page = await post('text/html')
+    assert.equal(page.status, 303)
+    assert.equal(page.headers.location, '/reauth')
+    const api = await post('application/json')
+    assert.equal(api.status, 401)
+    assert.deepEqual(JSON.parse(api.body), { error: 'reauth_required' })
+    assert.throws(() => requireFreshAuth('5m', { onStale: 'nope' as never }), {
+      code: 'TETHER_INVALID_OPTION',
+    })
   })
 
   it('refuses requireFreshAuth without a valid duration at startup', () => {

@@ -1,7 +1,8 @@
 /**
  * The reference app driven as a person would, in headless Chromium (playwright-core and Debian's
  * /usr/bin/chromium): log in, see the profile, log in from a second device, see both sessions,
- * revoke the other one, watch it get logged out, log out; and a cross-site form post refused.
+ * revoke the other one, watch it get logged out, log out; a cross-site form post refused; and a
+ * password change that first asks "Confirm it's you" because the login is old.
  * Saves a screenshot of each page under test-results/screenshots/ (git-ignored).
  *
  * Without /usr/bin/chromium the tests skip with a reason; under TETHER_REQUIRE_BROWSER=1 they fail.
@@ -107,6 +108,40 @@ describe('reference app in a browser', { skip }, () => {
     await laptop.getByText('You are logged out.').waitFor()
     await shot(laptop, '06-logged-out')
     assert.equal((await laptop.goto(app.url + '/profile'))?.status(), 401)
+  })
+
+  it('changes the password through the pages, confirming it first when the login is old', async (t) => {
+    let nowMs = Date.now()
+    const clock = { now: () => nowMs } // the app's time: the login is made old without waiting
+    const app = await serve(t, testConfig('sqlite', tempDir(t)), { clock })
+    const browser = await launch(t)
+    const laptop = await (
+      await browser.newContext({ viewport: { width: 1100, height: 700 } })
+    ).newPage()
+    await logIn(laptop, app.url, 'alice', 'correct-horse')
+    await laptop.getByText('Signed in just now.').waitFor()
+    const phone = await (await browser.newContext({ userAgent: IPHONE })).newPage()
+    await logIn(phone, app.url, 'alice', 'correct-horse')
+
+    nowMs += 6 * 60_000
+    await laptop.reload()
+    await laptop.getByText('Signed in 6 minutes ago.').waitFor()
+    await shot(laptop, '08-profile-signed-in')
+    await laptop.getByRole('link', { name: 'Change password' }).click()
+    await laptop.waitForURL('**/reauth?next=/password')
+    await shot(laptop, '09-reauth')
+    await laptop.getByLabel('Password').fill('correct-horse')
+    await laptop.getByRole('button', { name: 'Continue' }).click()
+    await laptop.waitForURL('**/password')
+    await laptop.getByLabel('Current password').fill('correct-horse')
+    await laptop.getByLabel('New password', { exact: true }).fill('purple-staple-42')
+    await laptop.getByLabel('Confirm new password').fill('purple-staple-42')
+    await shot(laptop, '10-password')
+    await laptop.getByRole('button', { name: 'Change password' }).click()
+    await laptop.waitForURL('**/profile?password_changed=1')
+    await laptop.getByText('Your password was changed. One other session was logged out.').waitFor()
+    await shot(laptop, '11-password-changed')
+    assert.equal((await phone.reload())?.status(), 401, 'the other device is logged out')
   })
 
   it('refuses a form another site posts to the app, and the user stays logged in', async (t) => {

@@ -1,6 +1,7 @@
 /**
  * The reference app's environment (DESIGN.md "Reference app": PORT, SESSION_STORE, DATA_DIR,
- * secrets, timeouts, NODE_ENV, TRUST_PROXY): defaults, parsing, and refusals that say how to fix them.
+ * secrets, timeouts, NODE_ENV, TRUST_PROXY; docs/reference-app.md: SESSION_REAUTH_MAX_AGE,
+ * SESSION_BINDING): defaults, parsing, and refusals that say how to fix them.
  */
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
@@ -20,6 +21,27 @@ describe('reference app config', () => {
     assert.equal(config.idleTimeoutMs, 30 * 60_000)
     assert.equal(config.absoluteTimeoutMs, 8 * 3_600_000)
     assert.equal(config.trustProxy, false)
+    assert.equal(config.reauthMaxAgeMs, 5 * 60_000)
+    assert.equal(config.binding, 'log')
+    assert.equal(config.renewAfterMs, 15 * 60_000)
+  })
+
+  it('reads SESSION_RENEW_AFTER as a duration, or "off"', (t) => {
+    const base = { DATA_DIR: tempDir(t), SESSION_SECRET: newSecret() }
+    assert.equal(loadConfig({ ...base, SESSION_RENEW_AFTER: '5m' }).renewAfterMs, 5 * 60_000)
+    assert.equal(loadConfig({ ...base, SESSION_RENEW_AFTER: 'off' }).renewAfterMs, false)
+    assert.throws(() => loadConfig({ ...base, SESSION_RENEW_AFTER: 'never' }), {
+      message: /^SESSION_RENEW_AFTER \(or "off"\) must be a positive number/,
+    })
+  })
+
+  it('reads SESSION_REAUTH_MAX_AGE as a duration and SESSION_BINDING as log, step-up or revoke', (t) => {
+    const base = { DATA_DIR: tempDir(t), SESSION_SECRET: newSecret() }
+    assert.equal(loadConfig({ ...base, SESSION_REAUTH_MAX_AGE: '90s' }).reauthMaxAgeMs, 90_000)
+    assert.equal(loadConfig({ ...base, SESSION_REAUTH_MAX_AGE: '2500' }).reauthMaxAgeMs, 2500)
+    for (const binding of ['log', 'step-up', 'revoke']) {
+      assert.equal(loadConfig({ ...base, SESSION_BINDING: binding }).binding, binding)
+    }
   })
 
   it('generates a development secret once, keeps it in DATA_DIR and warns', (t) => {
@@ -82,6 +104,16 @@ describe('reference app config', () => {
         { SESSION_IDLE_TIMEOUT: '9h', SESSION_ABSOLUTE_TIMEOUT: '8h' },
         /^SESSION_IDLE_TIMEOUT must not be longer than SESSION_ABSOLUTE_TIMEOUT/,
       ],
+      [
+        { SESSION_BINDING: 'strict' },
+        /^SESSION_BINDING must be one of log, step-up, revoke; got "strict"/,
+      ],
+      [{ SESSION_BINDING: 'Step-Up' }, /^SESSION_BINDING must be one of log, step-up, revoke/],
+      [
+        { SESSION_REAUTH_MAX_AGE: '5 minutes' },
+        /^SESSION_REAUTH_MAX_AGE must be a positive number/,
+      ],
+      [{ SESSION_REAUTH_MAX_AGE: '0' }, /^SESSION_REAUTH_MAX_AGE must be a positive number/],
     ]
     for (const [env, message] of cases) {
       assert.throws(() => loadConfig({ ...base, ...env }), { name: 'ConfigError', message })
@@ -95,6 +127,24 @@ describe('reference app config', () => {
     assert.equal(trust('false'), false)
     assert.equal(trust('1'), 1)
     assert.equal(trust('loopback, 10.0.0.0/8'), 'loopback, 10.0.0.0/8')
+  })
+
+  it('stops npm start on an unknown SESSION_BINDING, naming the values it accepts', (t) => {
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'app/server.ts'], {
+      cwd: new URL('../../', import.meta.url).pathname,
+      env: {
+        ...process.env,
+        DATA_DIR: tempDir(t),
+        SESSION_SECRET: newSecret(),
+        SESSION_BINDING: 'strict',
+        PORT: '0',
+      },
+      encoding: 'utf8',
+      timeout: 20_000,
+    })
+    assert.equal(run.status, 1)
+    assert.match(run.stderr, /SESSION_BINDING must be one of log, step-up, revoke; got "strict"/)
+    assert.doesNotMatch(run.stderr, /\bat \S+ \(/, 'no stack trace')
   })
 
   it('stops npm start in production without a secret, saying how to make one', (t) => {

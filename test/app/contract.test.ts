@@ -5,47 +5,25 @@
  * on a shared server, so tests can run alone and in any order.
  */
 import assert from 'node:assert/strict'
-import { randomBytes } from 'node:crypto'
 import { describe, it, type TestContext } from 'node:test'
 import { loadConfig, type StoreKind } from '../../app/config.js'
-import { DATABASE_URL, REDIS_URL, skipUnlessReachable } from '../helpers/services.js'
 import {
   Client,
   newSecret as newSecretValue,
   serve,
+  serveOn,
   spawnServer,
+  storeSkips,
   tempDir,
   testConfig,
   type Served,
 } from './harness.js'
 
-const skips: Record<StoreKind, string | false> = {
-  sqlite: false,
-  memory: false,
-  redis: await skipUnlessReachable('Redis', REDIS_URL, 'REDIS_URL'),
-  postgres: await skipUnlessReachable('PostgreSQL', DATABASE_URL, 'DATABASE_URL'),
-}
-
-/** Drops the test's PostgreSQL table (a Redis prefix is emptied by revoking its users). */
-async function dropTable(namespace: string): Promise<void> {
-  const { default: pg } = await import('pg')
-  const pool = new pg.Pool({ connectionString: DATABASE_URL })
-  try {
-    await pool.query(`DROP TABLE IF EXISTS tether_sessions_${namespace}`)
-  } finally {
-    await pool.end()
-  }
-}
+const skips = await storeSkips()
 
 /** The app on `kind`, with its own namespace on a shared server, cleaned up after the test. */
-async function start(t: TestContext, kind: StoreKind): Promise<Served> {
-  const namespace = `t${randomBytes(6).toString('hex')}`
-  const served = await serve(t, testConfig(kind, tempDir(t)), { namespace }, async (running) => {
-    for (const userId of ['1', '2']) await running.sessions.revokeUserSessions(userId)
-  })
-  // t.after hooks run in the order they were added: this one after the app has closed.
-  if (kind === 'postgres') t.after(() => dropTable(namespace))
-  return served
+function start(t: TestContext, kind: StoreKind): Promise<Served> {
+  return serveOn(t, kind)
 }
 
 async function loggedIn(app: Served, username = 'alice', ua?: string): Promise<Client> {

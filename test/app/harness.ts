@@ -12,7 +12,7 @@ import { createInterface } from 'node:readline'
 import type { TestContext } from 'node:test'
 import { createApp, type AppOptions, type RunningApp } from '../../app/app.js'
 import type { AppConfig, StoreKind } from '../../app/config.js'
-import { DATABASE_URL, REDIS_URL } from '../helpers/services.js'
+import { DATABASE_URL, REDIS_URL, skipUnlessReachable } from '../helpers/services.js'
 
 /** A fresh strong secret. */
 export function newSecret(): string {
@@ -38,6 +38,9 @@ export function testConfig(store: StoreKind, dataDir: string, over: Partial<AppC
     secrets: [newSecret()],
     idleTimeoutMs: 30 * 60_000,
     absoluteTimeoutMs: 8 * 3_600_000,
+    renewAfterMs: 15 * 60_000,
+    reauthMaxAgeMs: 5 * 60_000,
+    binding: 'log',
     trustProxy: false,
     warnings: [],
     ...over,
@@ -87,6 +90,50 @@ export async function serve(
   t.after(close)
   const { port } = server.address() as AddressInfo
   return { url: `http://127.0.0.1:${port}`, running, lines, close }
+}
+
+/**
+ * Per store, false or the one-line reason its tests skip: Redis and PostgreSQL when unreachable
+ * (under TETHER_REQUIRE_SERVICES=1 that throws instead).
+ */
+export async function storeSkips(): Promise<Record<StoreKind, string | false>> {
+  return {
+    sqlite: false,
+    memory: false,
+    redis: await skipUnlessReachable('Redis', REDIS_URL, 'REDIS_URL'),
+    postgres: await skipUnlessReachable('PostgreSQL', DATABASE_URL, 'DATABASE_URL'),
+  }
+}
+
+/** Drops a test's PostgreSQL table (a Redis prefix is emptied by revoking its users). */
+async function dropTable(namespace: string): Promise<void> {
+  const { default: pg } = await import('pg')
+  const pool = new pg.Pool({ connectionString: DATABASE_URL })
+  try {
+    await pool.query(`DROP TABLE IF EXISTS tether_sessions_${namespace}`)
+  } finally {
+    await pool.end()
+  }
+}
+
+/**
+ * The app on `kind` (config `over` on top of the test defaults), with its own namespace on a
+ * shared Redis or PostgreSQL, emptied after the test.
+ */
+export async function serveOn(
+  t: TestContext,
+  kind: StoreKind,
+  over: Partial<AppConfig> = {},
+  opts: Omit<AppOptions, 'logStream' | 'namespace'> = {},
+): Promise<Served> {
+  const namespace = `t${randomBytes(6).toString('hex')}`
+  const config = testConfig(kind, tempDir(t), over)
+  const served = await serve(t, config, { ...opts, namespace }, async (running) => {
+    for (const userId of ['1', '2']) await running.sessions.revokeUserSessions(userId)
+  })
+  // t.after hooks run in the order they were added: this one after the app has closed.
+  if (kind === 'postgres') t.after(() => dropTable(namespace))
+  return served
 }
 
 /** One answer: status, headers, and the body as JSON (when it is) and as text. */

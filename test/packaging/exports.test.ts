@@ -24,6 +24,7 @@ const SURFACE: Record<string, string[]> = {
     'csrfToken',
     'default',
     'module.exports',
+    'requireFreshAuth',
     'session',
     'tetherErrorHandler',
   ],
@@ -58,6 +59,7 @@ describe('package exports', () => {
               'Session',
               'Store',
               'csrfToken',
+              'requireFreshAuth',
               'session',
               'tetherErrorHandler',
             ]

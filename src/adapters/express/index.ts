@@ -8,6 +8,7 @@ import { Cookie } from './cookie.js'
 import { csrfToken } from './csrf.js'
 import { tetherErrorHandler } from './error-handler.js'
 import { session as createMiddleware } from './middleware.js'
+import { requireFreshAuth } from './require-fresh-auth.js'
 import { Session } from './session.js'
 import { MemoryStore, Store } from './store.js'
 
@@ -17,10 +18,12 @@ export type { ExpressSessionOptions } from './options.js'
 export type { CsrfOptions } from '../../csrf/options.js'
 export type { CsrfFailure } from './csrf.js'
 export type { TetherErrorHandler } from './error-handler.js'
+export type { FreshAuthOptions, FreshAuthRequest } from './require-fresh-auth.js'
 
 /**
  * The middleware factory, with express-session's classes attached (`session.Store`,
- * `session.MemoryStore`, ...) and Tether's helpers (`session.csrfToken`, for `require()` users).
+ * `session.MemoryStore`, ...) and Tether's helpers (`session.csrfToken`, `session.requireFreshAuth`,
+ * for `require()` users).
  */
 const session = Object.assign(createMiddleware, {
   Store,
@@ -28,12 +31,22 @@ const session = Object.assign(createMiddleware, {
   Session,
   Cookie,
   csrfToken,
+  requireFreshAuth,
   tetherErrorHandler,
   session: createMiddleware,
 })
 
 export default session
-export { session, Store, MemoryStore, Session, Cookie, csrfToken, tetherErrorHandler }
+export {
+  session,
+  Store,
+  MemoryStore,
+  Session,
+  Cookie,
+  csrfToken,
+  requireFreshAuth,
+  tetherErrorHandler,
+}
 // `require('tether-session/express')` returns the factory itself, as with express-session.
 export { session as 'module.exports' }
 
