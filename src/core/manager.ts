@@ -9,7 +9,7 @@ import { bindingMismatch, contextMeta } from './binding.js'
 import { ipPrefix } from './ip-prefix.js'
 import { resolveOptions, type ClassPolicy, type ManagerOptions } from './options.js'
 import { storeCall } from './store-call.js'
-import { findSuccessor, renew } from './renewal.js'
+import { destroyChain, dropMarkers, findSuccessor, renew } from './renewal.js'
 import { createUserSessions } from './user-sessions.js'
 import type {
   CommitInput,
@@ -30,6 +30,8 @@ interface Found {
   followed: boolean
   /** Followed past the grace window to a session whose new id is in use. */
   reuse: boolean
+  /** Keys of the renewal markers followed. */
+  markers: string[]
 }
 
 /** Builds a session manager; every option is validated here, once. */
@@ -110,7 +112,8 @@ export function createSessionManager(options: ManagerOptions): SessionManager {
     const { ref, record, followed } = found
     if (followed && found.reuse) {
       // The id was renewed, the grace window is over and the new id is in use: two parties hold it.
-      await storeCall(opts, 'destroy', ctx, () => store.destroy(ref))
+      await destroyChain(opts, ctx, ref, found.id)
+      await dropMarkers(opts, ctx, found.markers)
       emit('session.revoked', ctx, { reason: 'reuse', ref, userId: record.userId })
       return { session: null, rejected: 'reuse' }
     }
@@ -137,7 +140,8 @@ export function createSessionManager(options: ManagerOptions): SessionManager {
     if (record.userId !== undefined && !(await checkBinding(session, ctx))) {
       return { session: null, rejected: 'binding' }
     }
-    if (!followed && renewalDue(session.record, now)) session = await renew(opts, session, ctx)
+    if (!followed && renewalDue(session.record, now))
+      session = await renew(opts, session, ctx, idleExpiry(0, classOf(record)))
     return { session }
   }
 
@@ -145,14 +149,22 @@ export function createSessionManager(options: ManagerOptions): SessionManager {
   async function lookup(id: string, now: number, ctx: RequestContext): Promise<Found | null> {
     const ref = sessionRef(id)
     const record = await storeCall(opts, 'get', ctx, () => store.get(ref))
-    if (record !== null) return { id, ref, record, followed: false, reuse: false }
+    if (record !== null) return { id, ref, record, followed: false, reuse: false, markers: [] }
     if (opts.renewAfterMs === null) return null
     const next = await findSuccessor(opts, ctx, ref, id)
     if (next === null) return null
     // Past the grace window the old id is a replay, unless the new id never reached its holder
     // (the renewing response was lost): then the old id's holder is still the only one.
     const reuse = now >= next.marker.graceUntil! && next.used
-    return { id: next.id!, ref: next.ref, record: next.record, followed: true, reuse }
+    const { ref: headRef, record: head, markers, marker } = next
+    if (!next.used && now - marker.lastSeenAt >= opts.touchAfterMs) {
+      // The old id is still its holder's only one: its marker lives as long as the session it
+      // leads to is used through it.
+      const idleExpiresAt = Math.min(marker.absoluteExpiresAt, idleExpiry(now, classOf(head)))
+      const times = { lastSeenAt: now, idleExpiresAt }
+      await storeCall(opts, 'touch', ctx, () => store.touch(markers[0]!, times, marker))
+    }
+    return { id: next.id!, ref: headRef, record: head, followed: true, reuse, markers }
   }
 
   function renewalDue(record: SessionRecord, now: number): boolean {
@@ -175,12 +187,19 @@ export function createSessionManager(options: ManagerOptions): SessionManager {
     return true
   }
 
+  /**
+   * For a commit that would write nothing: a session past its renewal deadline may have been
+   * renewed by a parallel request since this one loaded it, and then this response must carry the
+   * new id, not re-send the old one (`rolling`, a key rotation). False when the session is gone.
+   */
+  async function stillCurrent(session: SessionState, ctx: EventContext): Promise<boolean> {
+    const live = await storeCall(opts, 'get', ctx, () => store.get(session.ref))
+    return live !== null || (await followRenewal(session, ctx))
+  }
+
   /** Removes the session's record, and its successor if a parallel request renewed it meanwhile. */
-  async function destroyRecord(session: SessionState, ctx: EventContext): Promise<void> {
-    await storeCall(opts, 'destroy', ctx, () => store.destroy(session.ref))
-    if (opts.renewAfterMs === null) return
-    const next = await findSuccessor(opts, ctx, session.ref, session.id)
-    if (next !== null) await storeCall(opts, 'destroy', ctx, () => store.destroy(next.ref))
+  function destroyRecord(session: SessionState, ctx: EventContext): Promise<void> {
+    return destroyChain(opts, ctx, session.ref, session.id)
   }
 
   /** Applies the binding policy; false when the session was revoked for it. */
@@ -191,7 +210,7 @@ export function createSessionManager(options: ManagerOptions): SessionManager {
     emit('session.binding_mismatch', ctx, { reason: mismatch, ref, userId: record.userId })
     switch (opts.binding) {
       case 'revoke':
-        await storeCall(opts, 'destroy', ctx, () => store.destroy(ref))
+        await destroyChain(opts, ctx, ref, session.id)
         emit('session.revoked', ctx, { reason: 'binding', ref, userId: record.userId })
         return false
       case 'step-up':
@@ -291,6 +310,7 @@ export function createSessionManager(options: ManagerOptions): SessionManager {
       session.confirmRenewal = false
       return diff.changed || cookieChanged ? 'updated' : 'resaved'
     }
+    if (renewalDue(session.record, now) && !(await stillCurrent(session, ctx))) return 'gone'
     if (now - session.record.lastSeenAt < opts.touchAfterMs) return 'none'
     const touch = () => store.touch(session.ref, times, session.record)
     let touched = await storeCall(opts, 'touch', ctx, touch)

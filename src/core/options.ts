@@ -164,14 +164,15 @@ export function resolveOptions(opts: ManagerOptions): ResolvedOptions {
       `"maxSessionsPerUser" needs a store with a per-user index; this store has none`,
     )
   }
+  const renewAfterMs = renewAfterOf(opts.renewAfter, store)
   return Object.freeze({
     keys: mergeKeyrings(rings),
     classes,
     store,
     ownsStore: opts.store === undefined,
     touchAfterMs: parseDuration('touchAfter', opts.touchAfter, 60_000),
-    renewAfterMs: renewAfterOf(opts.renewAfter, store),
-    renewGraceMs: parseDuration('renewGrace', opts.renewGrace, 60_000),
+    renewAfterMs,
+    renewGraceMs: renewGraceOf(opts.renewGrace, renewAfterMs),
     storeTimeoutMs: parseDuration('storeTimeout', opts.storeTimeout, 1000),
     failOpen: onStoreError === 'anonymous',
     binding: bindingPolicy(opts.binding),
@@ -209,6 +210,16 @@ function renewAfterOf(value: unknown, store: SessionStore): number | null {
     )
   }
   return parseDuration('renewAfter', value, 15 * 60_000)
+}
+
+function renewGraceOf(value: unknown, renewAfterMs: number | null): number {
+  const graceMs = parseDuration('renewGrace', value, 60_000)
+  if (renewAfterMs !== null && graceMs >= renewAfterMs) {
+    throw invalidOption(
+      `"renewGrace" (${graceMs} ms) must be shorter than "renewAfter" (${renewAfterMs} ms)`,
+    )
+  }
+  return graceMs
 }
 
 function bindingPolicy(value: unknown): BindingPolicy {

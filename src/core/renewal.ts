@@ -3,7 +3,8 @@
  * user stay. The old record is ended and a marker is left under a key derived from its ref,
  * naming the successor and the end of the grace window. A request with the old id follows the
  * marker; after the grace window, once the new id has been used, the old id means two parties
- * hold the session and the manager revokes it (reason `reuse`).
+ * hold the session and the manager revokes it (reason `reuse`). A marker lives as long as an unused
+ * successor could (the class's idle timeout): an id older than that is simply refused.
  */
 import { renewedId, sessionRef } from '../codec/ids.js'
 import type { EventContext } from '../events/types.js'
@@ -12,8 +13,11 @@ import type { SessionState } from './manager-types.js'
 import type { ResolvedOptions } from './options.js'
 import { storeCall } from './store-call.js'
 
-/** Longest chain of renewals followed (8 h of sessions renewed every 5 minutes is 96). */
-const MAX_HOPS = 128
+/**
+ * Longest chain of renewals followed. Markers expire after an idle timeout, so a chain is as long
+ * as idleTimeout / renewAfter (2 or 3 with the defaults); past this bound an id is refused.
+ */
+const MAX_HOPS = 64
 
 /** Store key of the marker a renewal leaves for `ref`: no session ref contains a dot. */
 export function markerKey(ref: string): string {
@@ -30,6 +34,8 @@ export interface Successor {
   marker: SessionRecord
   /** True once a request presented the first successor's own cookie (or renewed it again). */
   used: boolean
+  /** Keys of the markers followed, oldest first. */
+  markers: string[]
 }
 
 /**
@@ -43,10 +49,13 @@ export async function findSuccessor(
   id?: string,
 ): Promise<Successor | null> {
   const { store } = opts
+  const markers: string[] = []
   let first: SessionRecord | undefined
   for (let hops = 0; hops < MAX_HOPS; hops++) {
-    const marker = await storeCall(opts, 'get', ctx, () => store.get(markerKey(ref)))
-    if (marker === null || typeof marker.rotatedTo !== 'string') return null
+    const key = markerKey(ref)
+    const marker = await storeCall(opts, 'get', ctx, () => store.get(key))
+    if (marker === null || typeof marker.rotatedTo !== 'string') break
+    markers.push(key)
     first ??= marker
     const nextId = id === undefined ? undefined : renewedId(id)
     if (nextId !== undefined && sessionRef(nextId) !== marker.rotatedTo) return null
@@ -54,40 +63,84 @@ export async function findSuccessor(
     const record = await storeCall(opts, 'get', ctx, () => store.get(nextRef))
     if (record !== null) {
       const used = hops > 0 || record.unconfirmed !== true
-      return { id: nextId, ref: nextRef, record, marker: first, used }
+      return { id: nextId, ref: nextRef, record, marker: first, used, markers }
     }
     ref = nextRef
     id = nextId
   }
+  // The session this chain led to has ended: its markers lead nowhere, so a replay of any of these
+  // ids costs one read from now on.
+  if (markers.length > 1) await dropMarkers(opts, ctx, markers.slice(1))
   return null
+}
+
+/** Removes renewal markers; best effort (an expired marker goes by itself). */
+export async function dropMarkers(
+  opts: ResolvedOptions,
+  ctx: EventContext | undefined,
+  keys: readonly string[],
+): Promise<void> {
+  await Promise.allSettled(
+    keys.map((key) => storeCall(opts, 'destroy', ctx, () => opts.store.destroy(key), false)),
+  )
+}
+
+/**
+ * Ends the session under `ref` and whatever it was or is being renewed into: the record goes first,
+ * so a renewal still in flight finds it changed and undoes itself; then the markers are followed
+ * and each session they lead to is removed with them.
+ */
+export async function destroyChain(
+  opts: ResolvedOptions,
+  ctx: EventContext | undefined,
+  ref: string,
+  id?: string,
+): Promise<void> {
+  const { store } = opts
+  await storeCall(opts, 'destroy', ctx, () => store.destroy(ref))
+  if (opts.renewAfterMs === null) return
+  for (let hops = 0; hops < MAX_HOPS; hops++) {
+    const next = await findSuccessor(opts, ctx, ref, id)
+    if (next === null) return
+    await storeCall(opts, 'destroy', ctx, () => store.destroy(next.ref))
+    await dropMarkers(opts, ctx, next.markers)
+    ref = next.ref
+    id = next.id
+  }
 }
 
 /**
  * Gives `session` its next id: leaves the marker (which also serves as the lock), creates the
  * successor (same record, version 1), then ends the old record if it is still at the version this
- * request read. Losing a race to a
- * parallel renewal or write is not an error: the session then goes on under its current id (and
- * a commit through it follows the marker). Store failures here are left to the request's next
- * store call to report.
+ * request read. Losing a race to a parallel renewal or write is not an error: the session then
+ * goes on under its current id (and a commit through it follows the marker). Store failures here
+ * are left to the request's next store call to report.
  */
 export async function renew(
   opts: ResolvedOptions,
   session: SessionState,
   ctx: EventContext,
+  idleSpanMs: number,
 ): Promise<SessionState> {
   const { store, clock } = opts
   const now = clock.now()
   const { record } = session
   const id = renewedId(session.id)
   const ref = sessionRef(id)
-  const renewed: SessionRecord = { ...record, v: 1, renewedAt: now, unconfirmed: true }
+  const renewed: SessionRecord = {
+    ...record,
+    v: 1,
+    renewedAt: now,
+    unconfirmed: true,
+    originRef: record.originRef ?? session.ref,
+  }
   const marker: SessionRecord = {
     v: 1,
     data: {},
     createdAt: record.createdAt,
     lastSeenAt: now,
-    // Kept as long as the session could live, so a replay is recognised at any time.
-    idleExpiresAt: record.absoluteExpiresAt,
+    // As long as an unused successor could live: until then the old id may be its only holder's.
+    idleExpiresAt: Math.min(record.absoluteExpiresAt, now + idleSpanMs),
     absoluteExpiresAt: record.absoluteExpiresAt,
     sessionClass: record.sessionClass,
     meta: {},
@@ -102,14 +155,14 @@ export async function renew(
     return session
   }
   const claimed = await claim(opts, ctx, session, ref, renewed)
-  if (claimed === false) {
-    // A write landed in between: undo, and renew on a later request.
+  if (!claimed) {
+    // A write landed in between (or the store failed): undo, and renew on a later request.
     await Promise.allSettled([
       storeCall(opts, 'destroy', ctx, () => store.destroy(ref), false),
       storeCall(opts, 'destroy', ctx, () => store.destroy(markerKey(session.ref)), false),
     ])
   }
-  if (claimed !== true) return session
+  if (!claimed) return session
   opts.emit('session.regenerated', ctx, { reason: 'renewed', ref, userId: record.userId })
   // The new id has not reached its holder yet: only a request presenting it confirms it.
   return { ...session, id, ref, record: renewed, needsCookie: true, confirmRenewal: false }
@@ -117,9 +170,8 @@ export async function renew(
 
 /**
  * Creates the successor, then ends the old record (an expiry in the past, out of its user's
- * index) only if it is still at the version this request read. True: renewed. False: not renewed
- * (a parallel write won, or the store failed before the end). Undefined: unknown, because the
- * store failed; then nothing is undone, so a renewal that did happen keeps its successor.
+ * index) only if it is still at the version this request read. False: not renewed (a parallel
+ * write won, or the store failed).
  */
 async function claim(
   opts: ResolvedOptions,
@@ -127,7 +179,7 @@ async function claim(
   session: SessionState,
   ref: string,
   renewed: SessionRecord,
-): Promise<boolean | undefined> {
+): Promise<boolean> {
   const { store } = opts
   const { record } = session
   const end: SessionPatch = {
@@ -148,11 +200,8 @@ async function claim(
     )
     return result.ok
   } catch {
-    try {
-      // The claim ends the old record: if it is still live, the claim did not happen.
-      return (await storeCall(opts, 'get', ctx, () => store.get(session.ref), false)) === null
-    } catch {
-      return undefined
-    }
+    // Unknown whether the old record ended; undone either way, so a logout or revocation racing
+    // this renewal can never be outlived by the successor (at worst the user logs in again).
+    return false
   }
 }

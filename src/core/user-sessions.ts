@@ -1,6 +1,7 @@
 import { isSessionRef } from '../codec/ids.js'
 import type { ResolvedOptions } from './options.js'
-import { findSuccessor } from './renewal.js'
+import type { SessionRecord } from '../stores/types.js'
+import { destroyChain, findSuccessor } from './renewal.js'
 import { storeCall } from './store-call.js'
 
 /** One of a user's sessions as shown to that user: never a token or an id. */
@@ -31,6 +32,9 @@ export interface UserSessions {
   revokeUserSessions: (userId: string, opts?: { except?: string }) => Promise<number>
 }
 
+/** Rounds of revokeUserSessions while renewals race it (each one re-reads the user's index). */
+const MAX_PASSES = 4
+
 export function createUserSessions(opts: ResolvedOptions): UserSessions {
   const { store, emit } = opts
 
@@ -60,27 +64,47 @@ export function createUserSessions(opts: ResolvedOptions): UserSessions {
   ): Promise<boolean> {
     // A malformed ref never reaches the store.
     if (!isSessionRef(ref)) return false
-    let record = await storeCall(opts, 'get', undefined, () => store.get(ref))
-    if (record === null && opts.renewAfterMs !== null) {
-      // A ref shown before a renewal names the session it was renewed into.
-      const next = await findSuccessor(opts, undefined, ref)
-      if (next !== null) ({ ref, record } = next)
-    }
-    if (record === null) return false
-    if (revokeOpts.userId !== undefined && record.userId !== revokeOpts.userId) return false
-    await storeCall(opts, 'destroy', undefined, () => store.destroy(ref))
-    emit('session.revoked', undefined, { reason: 'user', ref, userId: record.userId })
+    const found = await current(ref)
+    if (found === null) return false
+    if (revokeOpts.userId !== undefined && found.record.userId !== revokeOpts.userId) return false
+    // Through the renewal chain: a renewal racing this revocation cannot carry the session on.
+    await destroyChain(opts, undefined, found.ref)
+    emit('session.revoked', undefined, {
+      reason: 'user',
+      ref: found.ref,
+      userId: found.record.userId,
+    })
     return true
+  }
+
+  /** The live session `ref` names: its own record, or (a ref shown before a renewal) its successor's. */
+  async function current(ref: string): Promise<{ ref: string; record: SessionRecord } | null> {
+    const record = await storeCall(opts, 'get', undefined, () => store.get(ref))
+    if (record !== null) return { ref, record }
+    if (opts.renewAfterMs === null) return null
+    return findSuccessor(opts, undefined, ref)
   }
 
   async function revokeUserSessions(
     userId: string,
     revokeOpts: { except?: string } = {},
   ): Promise<number> {
-    const destroyOpts = revokeOpts.except === undefined ? {} : { except: revokeOpts.except }
-    const gone = await storeCall(opts, 'destroyByUser', undefined, () =>
-      store.destroyByUser(userId, destroyOpts),
-    )
+    const gone: string[] = []
+    for (let pass = 0; pass < MAX_PASSES; pass++) {
+      // Resolved each pass: the session to keep may have been renewed by a parallel request.
+      const except =
+        revokeOpts.except === undefined ? undefined : (await current(revokeOpts.except))?.ref
+      const destroyOpts = except === undefined ? {} : { except }
+      const removed = await storeCall(opts, 'destroyByUser', undefined, () =>
+        store.destroyByUser(userId, destroyOpts),
+      )
+      gone.push(...removed)
+      if (opts.renewAfterMs === null) break
+      // A session renewed while the pass ran lives on under a key the pass did not see: go again
+      // until none is left.
+      const left = await storeCall(opts, 'listByUser', undefined, () => store.listByUser(userId))
+      if (!left.some((entry) => entry.key !== except)) break
+    }
     for (const ref of gone) emit('session.revoked', undefined, { reason: 'user', ref, userId })
     return gone.length
   }

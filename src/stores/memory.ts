@@ -40,6 +40,8 @@ interface Entry {
   v: number
   /** Insertion order, which breaks createdAt ties the way SQLite's rowid does. */
   seq: number
+  /** A renewal marker (no data, no user): evicted before any session when the store is full. */
+  marker: boolean
 }
 
 // setInterval turns larger delays into 1 ms (TimeoutOverflowWarning).
@@ -54,6 +56,8 @@ export class MemoryStore implements SessionStore {
   readonly tetherStore = 1
   private readonly entries = new Map<string, Entry>()
   private readonly byUser = new Map<string, Set<string>>()
+  /** Keys of renewal markers, oldest first. */
+  private readonly markers = new Set<string>()
   private readonly maxEntries: number
   private readonly clock: Clock
   private timer: NodeJS.Timeout | undefined
@@ -143,7 +147,9 @@ export class MemoryStore implements SessionStore {
         return { ok: false, reason: 'conflict' }
       }
       const next = toEntry(applyPatch(parse(entry.json), patch), entry.seq)
-      this.place(key, next, entry)
+      // An update that ends the session (as a renewal does) frees its entry at once.
+      if (this.clock.now() >= next.expiresAt) this.remove(key, entry)
+      else this.place(key, next, entry)
       return { ok: true, record: parse(next.json) }
     }, this)
   }
@@ -231,7 +237,12 @@ export class MemoryStore implements SessionStore {
     return evicted
   }
 
+  /** Over `maxEntries`: renewal markers go first (oldest first), then the least recently used. */
   private enforceMaxEntries(): void {
+    for (const key of this.markers) {
+      if (this.entries.size <= this.maxEntries) return
+      this.remove(key, this.entries.get(key)!)
+    }
     for (const [key, entry] of this.entries) {
       if (this.entries.size <= this.maxEntries) return
       this.remove(key, entry)
@@ -242,6 +253,8 @@ export class MemoryStore implements SessionStore {
   private place(key: string, entry: Entry, previous?: Entry): void {
     this.entries.delete(key)
     this.entries.set(key, entry)
+    if (entry.marker) this.markers.add(key)
+    else this.markers.delete(key)
     if (previous !== undefined && previous.userId !== entry.userId) this.unindex(key, previous)
     if (entry.userId === undefined) return
     let keys = this.byUser.get(entry.userId)
@@ -251,6 +264,7 @@ export class MemoryStore implements SessionStore {
 
   private remove(key: string, entry: Entry): void {
     this.entries.delete(key)
+    this.markers.delete(key)
     this.unindex(key, entry)
   }
 
@@ -266,7 +280,8 @@ function toEntry(record: SessionRecord, seq: number): Entry {
   // JSON, not structuredClone: Memory then keeps exactly what SQLite, Redis and Postgres keep.
   const json = JSON.stringify(record)
   const { userId, createdAt, v } = record
-  return { json, userId, createdAt, expiresAt: expiresAt(record), v, seq }
+  const marker = record.rotatedTo !== undefined
+  return { json, userId, createdAt, expiresAt: expiresAt(record), v, seq, marker }
 }
 
 function parse(json: string): SessionRecord {

@@ -10,6 +10,7 @@ import type { TetherEvent } from '../../src/events/types.js'
 import { MemoryStore as ExpressMemoryStore } from '../../src/adapters/express/store.js'
 import { fromExpressSessionStore } from '../../src/stores/compat.js'
 import { MemoryStore } from '../../src/stores/memory.js'
+import type { SessionStore } from '../../src/stores/types.js'
 import { manualClock } from '../helpers/clock.js'
 import { newSecret } from '../helpers/secrets.js'
 import { spyStore } from '../helpers/spy-store.js'
@@ -284,6 +285,198 @@ describe('renewal: what it refuses', () => {
       { code: 'TETHER_INVALID_OPTION', message: /atomic writes/ },
     )
     assert.equal(createSessionManager({ secret: newSecret() }).options.renewAfterMs, 15 * MIN)
+  })
+})
+
+/** A store that forwards to `inner`; tests replace single methods to interleave races. */
+function delegate(inner: SessionStore): SessionStore {
+  return {
+    tetherStore: 1,
+    get: (key) => inner.get(key),
+    create: (key, record, options) => inner.create(key, record, options),
+    update: (key, patch, options) => inner.update(key, patch, options),
+    touch: (key, times, current) => inner.touch(key, times, current),
+    destroy: (key) => inner.destroy(key),
+    listByUser: (userId) => inner.listByUser(userId),
+    destroyByUser: (userId, options) => inner.destroyByUser(userId, options),
+  }
+}
+
+/** A manager over a delegating store, for races; `renewNow(token)` renews a session mid-call. */
+function racing() {
+  const clock = manualClock(Date.now())
+  const memory = new MemoryStore({ clock })
+  const store = delegate(memory)
+  const events: TetherEvent[] = []
+  const manager = createSessionManager({
+    secret: newSecret(),
+    store,
+    clock,
+    renewAfter: '15m',
+    onEvent: (e) => events.push(e),
+  })
+  const load = (token: string) => manager.load({ ...HOME, token })
+  return { clock, memory, store, manager, load, events }
+}
+
+describe('renewal racing revocation and logout (review findings)', () => {
+  it('revokeSession ends a session that a parallel request renews between its read and its delete', async () => {
+    const r = racing()
+    const login = await r.manager.login(r.manager.create(HOME), {}, 'alice', HOME)
+    const token = r.manager.token(login)
+    r.clock.advance(16 * MIN)
+    let renewedToken: string | undefined
+    const get = r.store.get.bind(r.store)
+    r.store.get = async (key) => {
+      const found = await get(key)
+      if (key === login.ref && renewedToken === undefined) {
+        r.store.get = get
+        // The revocation has read the record; now a parallel request renews the session.
+        const { session } = await r.load(token)
+        renewedToken = r.manager.token(session!)
+      }
+      return found
+    }
+    assert.equal(await r.manager.revokeSession(login.ref, { userId: 'alice' }), true)
+    assert.ok(renewedToken)
+    assert.equal((await r.load(renewedToken)).session, null, 'the renewed id is dead')
+    assert.equal((await r.load(token)).session, null, 'the old id is dead')
+    assert.deepEqual(await r.manager.listUserSessions('alice'), [])
+  })
+
+  it('revokeUserSessions ends a session renewed while a non-atomic store evicts the user', async () => {
+    const r = racing()
+    const login = await r.manager.login(r.manager.create(HOME), {}, 'alice', HOME)
+    const token = r.manager.token(login)
+    r.clock.advance(16 * MIN)
+    let renewedToken: string | undefined
+    // As Redis does: read the user's index, then evict what it listed.
+    r.store.destroyByUser = async (userId, options) => {
+      const listed = await r.memory.listByUser(userId)
+      if (renewedToken === undefined) renewedToken = r.manager.token((await r.load(token)).session!)
+      const gone: string[] = []
+      for (const { key } of listed) {
+        if (key === options?.except || (await r.memory.get(key)) === null) continue
+        await r.memory.destroy(key)
+        gone.push(key)
+      }
+      return gone
+    }
+    await r.manager.revokeUserSessions('alice')
+    assert.deepEqual(await r.manager.listUserSessions('alice'), [])
+    assert.equal((await r.load(renewedToken!)).session, null)
+  })
+
+  it('keeps the session revokeUserSessions was told to keep, even renewed since by another tab', async () => {
+    const s = setup()
+    const own = await loggedIn(s)
+    const other = await loggedIn(s)
+    const ownRenewed = await renewed(s, own.token)
+    await request(s, other.token)
+    assert.equal(await s.manager.revokeUserSessions('alice', { except: own.session.ref }), 1)
+    assert.ok((await s.load(ownRenewed.token)).session, 'the own session is kept')
+  })
+
+  it('undoes a renewal whose final write failed, so nothing outlives a revocation meanwhile', async () => {
+    const r = racing()
+    const login = await r.manager.login(r.manager.create(HOME), { n: 1 }, 'alice', HOME)
+    const token = r.manager.token(login)
+    r.clock.advance(16 * MIN)
+    const update = r.store.update.bind(r.store)
+    r.store.update = async (key, patch, options) => {
+      if (options?.ifVersion === undefined) return update(key, patch, options)
+      // The store fails the claim after a revocation removed the session.
+      await r.memory.destroy(key)
+      throw new Error('connection reset')
+    }
+    const { session } = await r.load(token)
+    assert.equal(session?.id, login.id, 'not renewed')
+    const successor = sessionRef(renewedId(login.id))
+    assert.equal(await r.memory.get(successor), null, 'the successor was removed')
+    assert.equal(await r.memory.get(markerKey(login.ref)), null, 'and the marker')
+    assert.deepEqual(await r.manager.listUserSessions('alice'), [])
+  })
+
+  it('answers with the new id when a request that loaded the old one commits nothing after a renewal', async () => {
+    const s = setup()
+    const old = await loggedIn(s)
+    s.clock.advance(15 * MIN - 500)
+    await request(s, old.token) // touched: lastSeenAt is now
+    const slow = (await s.load(old.token)).session!
+    s.clock.advance(500)
+    const next = await request(s, old.token) // renews
+    await request(s, s.manager.token(next)) // the new id in use
+    s.clock.advance(100)
+    // Nothing to write (within touchAfter), but with rolling or a key rotation the adapter would
+    // re-send the cookie: it must be the new one, or the browser falls back to a replayed id.
+    const outcome = await s.manager.commit(slow, HOME, { data: slow.record.data })
+    assert.equal(outcome, 'none')
+    assert.equal(slow.id, next.id)
+    assert.equal(slow.needsCookie, true)
+  })
+})
+
+describe('renewal: bounded cost and memory', () => {
+  it('costs one or two reads to replay an old id once its session was revoked for reuse', async () => {
+    const s = setup({ idleTimeout: '2h' })
+    const stolen = (await loggedIn(s)).token
+    let token = stolen
+    for (let i = 0; i < 3; i++) {
+      s.clock.advance(14 * MIN)
+      token = (await renewed(s, token)).token
+      await request(s, token)
+    }
+    s.clock.advance(2 * MIN)
+    assert.equal((await s.load(stolen)).rejected, 'reuse')
+    const before = s.store.calls.get
+    assert.equal((await s.load(stolen)).rejected, 'not_found')
+    assert.ok(s.store.calls.get - before <= 2, `${s.store.calls.get - before} reads`)
+  })
+
+  it('refuses an id whose marker outlived its idle timeout, without ending the live session', async () => {
+    const s = setup({ idleTimeout: '30m', absoluteTimeout: '8h' })
+    const stolen = (await loggedIn(s)).token
+    let token = (await renewed(s, stolen)).token
+    for (let i = 0; i < 5; i++) {
+      s.clock.advance(10 * MIN)
+      token = s.manager.token(await request(s, token))
+    }
+    assert.equal((await s.load(stolen)).rejected, 'not_found')
+    assert.ok((await s.load(token)).session, 'the owner is still logged in')
+    assert.equal(s.events.filter((e) => e.type === 'session.revoked').length, 0)
+  })
+
+  it('evicts renewal markers before live sessions when the MemoryStore is full', async () => {
+    const clock = manualClock(Date.now())
+    const store = new MemoryStore({ clock, maxEntries: 20 })
+    const manager = createSessionManager({ secret: newSecret(), store, clock, idleTimeout: '4h' })
+    const idle = await manager.login(manager.create(HOME), {}, 'idle', HOME)
+    const active = await Promise.all(
+      Array.from({ length: 9 }, (_, i) => manager.login(manager.create(HOME), {}, `u${i}`, HOME)),
+    )
+    let tokens = active.map((session) => manager.token(session))
+    for (let round = 0; round < 6; round++) {
+      clock.advance(16 * MIN)
+      tokens = await Promise.all(
+        tokens.map(async (token) => {
+          const { session } = await manager.load({ ...HOME, token })
+          await manager.commit(session!, HOME, { data: session!.record.data })
+          return manager.token(session!)
+        }),
+      )
+    }
+    assert.ok(store.size <= 20)
+    assert.ok(
+      (await manager.load({ ...HOME, token: manager.token(idle) })).session,
+      'idle user kept',
+    )
+  })
+
+  it('refuses a grace window as long as the renewal interval', () => {
+    assert.throws(
+      () => createSessionManager({ secret: newSecret(), renewAfter: '1m', renewGrace: '1m' }),
+      { code: 'TETHER_INVALID_OPTION', message: /"renewGrace" \(60000 ms\) must be shorter/ },
+    )
   })
 })
 
