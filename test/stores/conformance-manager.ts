@@ -80,6 +80,26 @@ export function describeThroughManager(fixture: MakeFixture): void {
     assert.equal((await manager.load({ token: old })).session?.ref, head!.ref, 'grace window')
   })
 
+  it('leaves no session behind when "sign out everywhere" races renewals of every session', async function revokeAll(t) {
+    const { store, clock, user } = await fixture(t)
+    const manager = renewingManager(store, clock)
+    const userId = user('everywhere')
+    const tokens: string[] = []
+    for (let i = 0; i < 5; i++)
+      tokens.push(manager.token(await manager.login(manager.create({}), {}, userId, {})))
+    clock.t += 16 * MIN
+    const loads = tokens.map((token) => manager.load({ token }))
+    await manager.revokeUserSessions(userId)
+    const renewed = await Promise.all(loads)
+    assert.deepEqual(await manager.listUserSessions(userId), [])
+    for (const { session } of renewed) {
+      if (session === null) continue
+      const again = await manager.load({ token: manager.token(session) })
+      assert.equal(again.session, null, 'a session renewed during the revocation is gone too')
+    }
+    for (const token of tokens) assert.equal((await manager.load({ token })).session, null)
+  })
+
   it('ends a renewed session for both holders when the old id is replayed after the grace window', async function reuse(t) {
     const { store, clock, user } = await fixture(t)
     const manager = renewingManager(store, clock)
