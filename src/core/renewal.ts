@@ -70,7 +70,7 @@ export async function findSuccessor(
   }
   // The session this chain led to has ended: its markers lead nowhere, so a replay of any of these
   // ids costs one read from now on.
-  if (markers.length > 1) await dropMarkers(opts, ctx, markers.slice(1))
+  await dropMarkers(opts, ctx, markers)
   return null
 }
 
@@ -161,8 +161,8 @@ export async function renew(
       storeCall(opts, 'destroy', ctx, () => store.destroy(ref), false),
       storeCall(opts, 'destroy', ctx, () => store.destroy(markerKey(session.ref)), false),
     ])
+    return session
   }
-  if (!claimed) return session
   opts.emit('session.regenerated', ctx, { reason: 'renewed', ref, userId: record.userId })
   // The new id has not reached its holder yet: only a request presenting it confirms it.
   return { ...session, id, ref, record: renewed, needsCookie: true, confirmRenewal: false }
