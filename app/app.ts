@@ -20,6 +20,7 @@ import { createLoginLimits } from './login-limits.js'
 import { authRoutes } from './routes/auth.js'
 import { passwordRoutes } from './routes/password.js'
 import { sessionRoutes } from './routes/sessions.js'
+import { classesOption } from './session-class.js'
 import { openStore, type OpenedStore } from './stores.js'
 import { createUserTable } from './users.js'
 
@@ -71,6 +72,7 @@ export async function createApp(config: AppConfig, opts: AppOptions = {}): Promi
   const logger = createLogger(opts.logStream)
   const onEvent = eventLogger(logger)
   const opened = await storeFor(config, opts, logger)
+  const classes = classesOption(config)
   let sessions: ReturnType<typeof session>
   try {
     sessions = session({
@@ -83,6 +85,7 @@ export async function createApp(config: AppConfig, opts: AppOptions = {}): Promi
       // Kept across browser restarts, never past the absolute timeout (Tether caps Expires at it).
       cookie: { maxAge: config.absoluteTimeoutMs },
       csrf: csrfOption(),
+      ...(classes === undefined ? {} : { classes }),
       onEvent,
       ...(opts.clock === undefined ? {} : { clock: opts.clock }),
     })

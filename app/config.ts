@@ -2,9 +2,10 @@
  * The app's configuration, read once from the environment (DESIGN.md "Reference app"): PORT,
  * SESSION_STORE, DATA_DIR, REDIS_URL, DATABASE_URL, SESSION_SECRET, SESSION_SECRET_PREVIOUS,
  * SESSION_IDLE_TIMEOUT, SESSION_ABSOLUTE_TIMEOUT, SESSION_RENEW_AFTER, SESSION_REAUTH_MAX_AGE,
- * SESSION_BINDING, NODE_ENV, TRUST_PROXY. Every problem is a `ConfigError` naming the variable and the fix.
+ * SESSION_BINDING, SESSION_ADMIN_SECRET, SESSION_ADMIN_IDLE_TIMEOUT, SESSION_ADMIN_ABSOLUTE_TIMEOUT,
+ * NODE_ENV, TRUST_PROXY. Every problem is a `ConfigError` naming the variable and the fix.
  */
-import { ConfigError, resolveSecrets } from './secret.js'
+import { ConfigError, resolveAdminSecret, resolveSecrets } from './secret.js'
 
 export { ConfigError } from './secret.js'
 
@@ -20,6 +21,18 @@ export type BindingPolicy = 'log' | 'step-up' | 'revoke'
 
 /** Express's "trust proxy" setting: false, true, a hop count, or addresses/subnets. */
 export type TrustProxy = boolean | number | string
+
+/**
+ * The admin session class (tether-session's `classes.admin`): its own secret, so removing
+ * SESSION_ADMIN_SECRET ends every admin session and no other, and shorter timeouts.
+ */
+export interface AdminClassConfig {
+  secret: string
+  /** @default 10 minutes */
+  idleTimeoutMs: number
+  /** @default 1 hour */
+  absoluteTimeoutMs: number
+}
 
 /** Everything the app needs to start. */
 export interface AppConfig {
@@ -47,6 +60,8 @@ export interface AppConfig {
   reauthMaxAgeMs: number
   /** @default 'log' */
   binding: BindingPolicy
+  /** Set by SESSION_ADMIN_SECRET; null: admins log in to ordinary sessions. @default null */
+  adminClass: AdminClassConfig | null
   /** @default false */
   trustProxy: TrustProxy
   /** Said once at startup (e.g. the development secret in use). */
@@ -70,6 +85,21 @@ export function parseDurationEnv(name: string, value: string | undefined, fallba
     )
   }
   return Math.round(ms)
+}
+
+/** Reads an idle and an absolute timeout, `prefix` + IDLE_TIMEOUT / ABSOLUTE_TIMEOUT. */
+function parseTimeouts(env: Env, prefix: string, idleMs: number, absoluteMs: number) {
+  const idleName = `${prefix}IDLE_TIMEOUT`
+  const absoluteName = `${prefix}ABSOLUTE_TIMEOUT`
+  const idleTimeoutMs = parseDurationEnv(idleName, env[idleName], idleMs)
+  const absoluteTimeoutMs = parseDurationEnv(absoluteName, env[absoluteName], absoluteMs)
+  if (idleTimeoutMs > absoluteTimeoutMs) {
+    throw new ConfigError(
+      `${idleName} must not be longer than ${absoluteName} ` +
+        `(${idleTimeoutMs} ms > ${absoluteTimeoutMs} ms)`,
+    )
+  }
+  return { idleTimeoutMs, absoluteTimeoutMs }
 }
 
 function parsePort(value: string | undefined): number {
@@ -113,22 +143,9 @@ function parseTrustProxy(value: string | undefined): TrustProxy {
 export function loadConfig(env: Env = process.env): AppConfig {
   const production = env['NODE_ENV'] === 'production'
   const dataDir = env['DATA_DIR'] || './data'
-  const idleTimeoutMs = parseDurationEnv(
-    'SESSION_IDLE_TIMEOUT',
-    env['SESSION_IDLE_TIMEOUT'],
-    1_800_000,
-  )
-  const absoluteTimeoutMs = parseDurationEnv(
-    'SESSION_ABSOLUTE_TIMEOUT',
-    env['SESSION_ABSOLUTE_TIMEOUT'],
-    28_800_000,
-  )
-  if (idleTimeoutMs > absoluteTimeoutMs) {
-    throw new ConfigError(
-      'SESSION_IDLE_TIMEOUT must not be longer than SESSION_ABSOLUTE_TIMEOUT ' +
-        `(${idleTimeoutMs} ms > ${absoluteTimeoutMs} ms)`,
-    )
-  }
+  const { idleTimeoutMs, absoluteTimeoutMs } = parseTimeouts(env, 'SESSION_', 1_800_000, 28_800_000)
+  // Parsed even without SESSION_ADMIN_SECRET: a typo should stop startup, not wait for the secret.
+  const adminTimeouts = parseTimeouts(env, 'SESSION_ADMIN_', 600_000, 3_600_000)
   const reauthMaxAgeMs = parseDurationEnv(
     'SESSION_REAUTH_MAX_AGE',
     env['SESSION_REAUTH_MAX_AGE'],
@@ -142,6 +159,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const port = parsePort(env['PORT'])
   const store = parseStore(env['SESSION_STORE'])
   const { secrets, warning } = resolveSecrets(env, dataDir, production)
+  const admin = resolveAdminSecret(env, secrets)
   return {
     port,
     production,
@@ -155,7 +173,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     renewAfterMs,
     reauthMaxAgeMs,
     binding,
+    adminClass: admin.secret === undefined ? null : { secret: admin.secret, ...adminTimeouts },
     trustProxy: parseTrustProxy(env['TRUST_PROXY']),
-    warnings: warning === undefined ? [] : [warning],
+    warnings: [warning, admin.warning].filter((w) => w !== undefined),
   }
 }

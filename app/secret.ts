@@ -1,6 +1,7 @@
 /**
  * Where the app's signing secrets come from: SESSION_SECRET (and SESSION_SECRET_PREVIOUS during a
- * rotation), or in development a generated one kept under DATA_DIR. Secrets are never printed.
+ * rotation), or in development a generated one kept under DATA_DIR; and SESSION_ADMIN_SECRET, the
+ * admin session class's own. Secrets are never printed.
  */
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
@@ -15,9 +16,15 @@ export class ConfigError extends Error {
   }
 }
 
-const HOW_TO_MAKE_ONE =
-  "Make one with `npx tether-session secret` (or: node -e \"console.log(require('crypto')" +
-  ".randomBytes(32).toString('base64url'))\") and set it as SESSION_SECRET."
+/** How to generate a strong secret for the variable `name`. */
+function howToMakeOne(name: string): string {
+  return (
+    "Make one with `npx tether-session secret` (or: node -e \"console.log(require('crypto')" +
+    `.randomBytes(32).toString('base64url'))") and set it as ${name}.`
+  )
+}
+
+const HOW_TO_MAKE_ONE = howToMakeOne('SESSION_SECRET')
 
 /** The signing secrets (the first signs, all verify) and a warning to show at startup, if any. */
 export interface ResolvedSecrets {
@@ -93,4 +100,37 @@ export function resolveSecrets(
     throw new ConfigError('SESSION_SECRET_PREVIOUS equals SESSION_SECRET; set a new SESSION_SECRET')
   }
   return { secrets: [current, previous] }
+}
+
+/** The admin class's secret (undefined: no admin class) and a warning to show at startup, if any. */
+export interface ResolvedAdminSecret {
+  secret?: string
+  warning?: string
+}
+
+/**
+ * Reads SESSION_ADMIN_SECRET, refused when weak or equal to one of `secrets` (a shared secret
+ * would let the kill switch, removing it, end everyone's sessions). Unset: a warning, no class.
+ */
+export function resolveAdminSecret(
+  env: Record<string, string | undefined>,
+  secrets: readonly string[],
+): ResolvedAdminSecret {
+  const secret = env['SESSION_ADMIN_SECRET'] || undefined
+  if (secret === undefined) {
+    return {
+      warning:
+        'SESSION_ADMIN_SECRET is not set: admin sessions are not separated (they use the ' +
+        "ordinary secret and timeouts, and cannot be ended without ending everyone else's). " +
+        howToMakeOne('SESSION_ADMIN_SECRET'),
+    }
+  }
+  assertStrong('SESSION_ADMIN_SECRET', secret)
+  if (secrets.includes(secret)) {
+    throw new ConfigError(
+      'SESSION_ADMIN_SECRET equals SESSION_SECRET (or SESSION_SECRET_PREVIOUS); admin sessions ' +
+        `need a secret of their own. ${howToMakeOne('SESSION_ADMIN_SECRET')}`,
+    )
+  }
+  return { secret }
 }

@@ -7,10 +7,14 @@
  */
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto'
 
+/** What a user may do: an `admin` logs in to the admin session class when it is configured. */
+export type Role = 'user' | 'admin'
+
 /** A user of the app. `id` is what sessions are indexed by; `username` is what people type. */
 export interface User {
   id: string
   username: string
+  role: Role
 }
 
 interface StoredUser extends User {
@@ -21,16 +25,30 @@ const USERS: readonly Readonly<StoredUser>[] = [
   {
     id: '1',
     username: 'alice', // correct-horse
+    role: 'user',
     passwordHash:
       'scrypt$16384$8$1$-j7wwkso2JjVEgmfOVKwNQ$2bHGyM5k4pv2ofK1SMsdTluOeIH7uZqEn1Pjht42gEQ',
   },
   {
     id: '2',
     username: 'bob', // battery-staple
+    role: 'user',
     passwordHash:
       'scrypt$16384$8$1$U-8tAku1DfJDt1Jt158oOw$MQ7MylmxVSOB1vqBMN1SlsnDHZG88vSYwGUw2EdXquU',
   },
+  {
+    id: '3',
+    username: 'admin', // correct-horse-admin
+    role: 'admin',
+    passwordHash:
+      'scrypt$16384$8$1$QwQUGuiF-io6VEF612cSzg$SmGhFKR5gYT9X-6-UUpNx81naep02TFPaM87PQI2BUk',
+  },
 ]
+
+/** The user without the password hash. */
+function publicUser(user: StoredUser): User {
+  return { id: user.id, username: user.username, role: user.role }
+}
 
 const KEY_BYTES = 32
 /** Longer passwords are refused before hashing: scrypt of a megabyte is a cheap way to load us. */
@@ -92,7 +110,7 @@ export function createUserTable(): UserTable {
       if (typeof username !== 'string') return null
       const user = USERS.find((u) => u.username === username)
       const ok = await check(user === undefined ? undefined : hashes.get(user.id), password)
-      return ok && user ? { id: user.id, username: user.username } : null
+      return ok && user ? publicUser(user) : null
     },
     async checkPassword(userId, password) {
       const hash = hashes.get(userId)
@@ -108,5 +126,5 @@ export function createUserTable(): UserTable {
 /** The user with this id, or null (a session may outlive its user). */
 export function findUser(id: unknown): User | null {
   const user = USERS.find((u) => u.id === id)
-  return user ? { id: user.id, username: user.username } : null
+  return user ? publicUser(user) : null
 }

@@ -21,6 +21,12 @@ export function formatDuration(ms: number): string {
   return `${Math.max(0, Math.round(ms))} ms`
 }
 
+/** A session class in words: "Administrator", "Standard", or the class's own name. */
+export function classLabel(sessionClass: string): string {
+  if (sessionClass === 'admin') return 'Administrator'
+  return sessionClass === 'default' ? 'Standard' : sessionClass
+}
+
 /** "just now", "5 minutes ago". */
 export function formatAgo(at: number, now: number): string {
   const ms = now - at

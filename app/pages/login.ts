@@ -44,8 +44,9 @@ export function loginPage(
         <button type="submit">Log in</button>
       </form>
       <p class="hint">
-        Demo users: <code>alice</code> / <code>correct-horse</code> and <code>bob</code> /
-        <code>battery-staple</code>.
+        Demo users: <code>alice</code> / <code>correct-horse</code>, <code>bob</code> /
+        <code>battery-staple</code> and the administrator <code>admin</code> /
+        <code>correct-horse-admin</code>.
       </p>
     </div>`,
   )

@@ -11,6 +11,9 @@ export interface ProfileView {
    * must re-authenticate first (used from another browser or network under SESSION_BINDING=step-up).
    */
   authAgeMs: number | null
+  /** A session of the admin class (SESSION_ADMIN_SECRET), with the timeouts below as its own. */
+  isAdminSession: boolean
+  /** The timeouts of this session's class. */
   idleTimeoutMs: number
   absoluteTimeoutMs: number
   now: number
@@ -28,6 +31,16 @@ function signedIn(view: ProfileView): SafeHtml {
   return html`<p id="signed-in">Signed in ${formatAgo(view.now - view.authAgeMs, view.now)}.</p>`
 }
 
+function sessionKind(view: ProfileView): SafeHtml | false {
+  return (
+    view.isAdminSession &&
+    html`<p id="session-class" class="notice info">
+      Administrator session (ends after ${formatDuration(view.idleTimeoutMs)} idle,
+      ${formatDuration(view.absoluteTimeoutMs)} at most).
+    </p>`
+  )
+}
+
 /** The logged-in user's profile and the limits of this session. */
 export function profilePage(ctx: PageContext, view: ProfileView): string {
   return layout(
@@ -35,7 +48,7 @@ export function profilePage(ctx: PageContext, view: ProfileView): string {
     ctx,
     html`<h1>Hello, ${view.username}</h1>
       ${view.notice !== undefined && html`<p class="notice info" role="status">${view.notice}</p>`}
-      ${signedIn(view)}
+      ${signedIn(view)} ${sessionKind(view)}
       <dl class="card facts">
         <dt>Username</dt>
         <dd id="username">${view.username}</dd>

@@ -1,4 +1,4 @@
-import { browserOf, deviceOf, formatAgo, formatInstant } from './format.js'
+import { browserOf, classLabel, deviceOf, formatAgo, formatInstant } from './format.js'
 import { html, type SafeHtml } from './html.js'
 import { csrfField, layout, type PageContext } from './layout.js'
 
@@ -10,11 +10,14 @@ export interface SessionRow {
   lastSeenAt: number
   userAgent: string | null
   ip: string | null
+  /** `admin` or `default`; listed only when the app has session classes (SESSION_ADMIN_SECRET). */
+  sessionClass?: string
 }
 
 function row(ctx: PageContext, s: SessionRow, now: number): SafeHtml {
   return html`<tr class="${s.current ? 'current' : ''}">
     <td>${deviceOf(s.userAgent)}${s.current && html` <span class="badge">this device</span>`}</td>
+    ${s.sessionClass !== undefined && html`<td class="session-class">${classLabel(s.sessionClass)}</td>`}
     <td title="${s.userAgent ?? ''}">${browserOf(s.userAgent)}</td>
     <td><code>${s.ip ?? 'unknown'}</code></td>
     <td title="${formatInstant(s.createdAt)}">${formatAgo(s.createdAt, now)}</td>
@@ -42,6 +45,7 @@ export function sessionsPage(
   notice?: string,
 ): string {
   const others = sessions.filter((s) => !s.current).length
+  const hasClasses = sessions.some((s) => s.sessionClass !== undefined)
   return layout(
     'Your sessions',
     ctx,
@@ -57,6 +61,7 @@ export function sessionsPage(
         <thead>
           <tr>
             <th>Device</th>
+            ${hasClasses && html`<th>Kind</th>`}
             <th>Browser</th>
             <th>Network</th>
             <th>Created</th>

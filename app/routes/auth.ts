@@ -4,11 +4,12 @@
  */
 import { Router, type Request, type Response } from 'express'
 import { pageContext, type AppContext } from '../context.js'
-import { appSession, currentUser, requireUser } from '../current-user.js'
+import { currentUser, requireUser } from '../current-user.js'
 import { requireLoginFormToken, tokenFor } from '../csrf.js'
-import { respond } from '../http.js'
+import { respond, wantsHtml } from '../http.js'
 import { loginPage } from '../pages/login.js'
 import { profilePage } from '../pages/profile.js'
+import { adminLimits, currentSessionClass, logIn } from '../session-class.js'
 
 const WRONG = 'Wrong username or password.'
 
@@ -74,9 +75,7 @@ export function authRoutes(ctx: AppContext): Router {
       }
       limits.succeeded(req, username)
       // A new session id (no fixation): a cookie planted before login is worth nothing after it.
-      await req.session.login(user.id)
-      // Set after login, on the new session: had login failed, the old one must not hold the user.
-      appSession(req)!.userId = user.id
+      await logIn(ctx, req, user)
       const json = { ok: true, user: { userId: user.id, username: user.username } }
       respond(req, res, json, { redirect: '/profile' })
     },
@@ -87,14 +86,18 @@ export function authRoutes(ctx: AppContext): Router {
     respond(req, res, { ok: true }, { redirect: '/login?logged_out' })
   })
 
-  router.get('/profile', function profile(req, res) {
+  router.get('/profile', async function profile(req, res) {
     const user = requireUser(req)
+    // The JSON answer is the contract's {userId, username}: only the page needs the class.
+    const sessionClass = wantsHtml(req) ? await currentSessionClass(ctx, req, user) : 'default'
+    const admin = adminLimits(ctx.config, sessionClass)
     const view = {
       userId: user.id,
       username: user.username,
       authAgeMs: req.session.authAge,
-      idleTimeoutMs: ctx.config.idleTimeoutMs,
-      absoluteTimeoutMs: ctx.config.absoluteTimeoutMs,
+      isAdminSession: admin !== null,
+      idleTimeoutMs: (admin ?? ctx.config).idleTimeoutMs,
+      absoluteTimeoutMs: (admin ?? ctx.config).absoluteTimeoutMs,
       now: Date.now(),
       notice: passwordChangedNotice(req),
     }

@@ -6,7 +6,7 @@
  */
 import { Router, type Request, type Response } from 'express'
 import { pageContext, type AppContext } from '../context.js'
-import { appSession, requireUser } from '../current-user.js'
+import { requireUser } from '../current-user.js'
 import { freshAuth } from '../fresh-auth.js'
 import { HttpError, respond } from '../http.js'
 import { safeNextPath } from '../next-path.js'
@@ -14,6 +14,7 @@ import { MIN_PASSWORD_CHARS, newPasswordProblem } from '../password-rules.js'
 import type { LoginNotice } from '../pages/login.js'
 import { passwordPage } from '../pages/password.js'
 import { reauthPage } from '../pages/reauth.js'
+import { logIn } from '../session-class.js'
 
 /** Where a browser goes after /reauth when it named nowhere (or somewhere off this site). */
 const DEFAULT_NEXT = '/profile'
@@ -84,9 +85,8 @@ export function passwordRoutes(ctx: AppContext): Router {
       // Stored before the revocation: a device that logs in meanwhile already needs the new one.
       await users.setPassword(user.id, next)
       const revoked = await ctx.sessions.revokeUserSessions(user.id, { except: req.session.ref })
-      // A new id here too: whoever knew the old password may have seen this session's cookie.
-      await req.session.login(user.id)
-      appSession(req)!.userId = user.id
+      // A new id here too (same class): whoever knew the old password may have seen the cookie.
+      await logIn(ctx, req, user)
       const json = { ok: true, revoked }
       respond(req, res, json, { redirect: `/profile?password_changed=${revoked}` })
     },

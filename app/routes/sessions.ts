@@ -23,6 +23,7 @@ export function sessionRoutes(ctx: AppContext): Router {
   router.get('/sessions', async function listSessions(req, res) {
     const user = requireUser(req)
     const list = await ctx.sessions.listUserSessions(user.id, { current: req.session.ref })
+    // The class is listed only when there are classes: without them every session is "default".
     const sessions: SessionRow[] = list.map(function toRow(s) {
       return {
         ref: s.ref,
@@ -31,6 +32,7 @@ export function sessionRoutes(ctx: AppContext): Router {
         lastSeenAt: s.lastSeenAt,
         userAgent: s.userAgent ?? null,
         ip: s.ip ?? null,
+        sessionClass: s.sessionClass,
       }
     })
     respond(

@@ -60,7 +60,12 @@ describe('reference app config', () => {
   it('uses SESSION_SECRET first and SESSION_SECRET_PREVIOUS second, with no warning', (t) => {
     const dataDir = tempDir(t)
     const [current, previous] = [newSecret(), newSecret()]
-    const env = { DATA_DIR: dataDir, SESSION_SECRET: current, SESSION_SECRET_PREVIOUS: previous }
+    const env = {
+      DATA_DIR: dataDir,
+      SESSION_SECRET: current,
+      SESSION_SECRET_PREVIOUS: previous,
+      SESSION_ADMIN_SECRET: newSecret(), // else the admin class's warning
+    }
     const config = loadConfig(env)
     assert.deepEqual(config.secrets, [current, previous])
     assert.deepEqual(config.warnings, [])
@@ -78,6 +83,104 @@ describe('reference app config', () => {
     assert.throws(() => loadConfig(same), { message: /equals SESSION_SECRET/ })
     const weak = { DATA_DIR, SESSION_SECRET: newSecret(), SESSION_SECRET_PREVIOUS: 'changeme' }
     assert.throws(() => loadConfig(weak), { message: /^SESSION_SECRET_PREVIOUS is refused/ })
+  })
+
+  it('has no admin class without SESSION_ADMIN_SECRET, and warns once that admins are not separated', (t) => {
+    const config = loadConfig({ DATA_DIR: tempDir(t), SESSION_SECRET: newSecret() })
+    assert.equal(config.adminClass, null)
+    assert.equal(config.warnings.length, 1)
+    assert.match(
+      config.warnings[0]!,
+      /^SESSION_ADMIN_SECRET is not set: admin sessions are not separated .*npx tether-session secret.* SESSION_ADMIN_SECRET\.$/,
+    )
+    assert.doesNotMatch(config.warnings[0]!, /\n/, 'one line')
+  })
+
+  it('reads SESSION_ADMIN_SECRET with admin timeouts of 10 minutes idle and 1 hour at most', (t) => {
+    const admin = newSecret()
+    const base = { DATA_DIR: tempDir(t), SESSION_SECRET: newSecret(), SESSION_ADMIN_SECRET: admin }
+    const config = loadConfig(base)
+    assert.deepEqual(config.adminClass, {
+      secret: admin,
+      idleTimeoutMs: 10 * 60_000,
+      absoluteTimeoutMs: 3_600_000,
+    })
+    assert.deepEqual(config.warnings, [])
+    assert.equal(config.idleTimeoutMs, 30 * 60_000, 'the ordinary timeouts are unchanged')
+    const custom = loadConfig({
+      ...base,
+      SESSION_ADMIN_IDLE_TIMEOUT: '5m',
+      SESSION_ADMIN_ABSOLUTE_TIMEOUT: '2h',
+    })
+    assert.deepEqual(custom.adminClass, {
+      secret: admin,
+      idleTimeoutMs: 5 * 60_000,
+      absoluteTimeoutMs: 7_200_000,
+    })
+  })
+
+  it('refuses a weak SESSION_ADMIN_SECRET, saying how to make one', (t) => {
+    const base = { DATA_DIR: tempDir(t), SESSION_SECRET: newSecret() }
+    for (const [weak, why] of [
+      ['changeme', /published placeholder/],
+      ['tiny-but-random-9f3k', /at least 32/],
+    ] as const) {
+      assert.throws(
+        () => loadConfig({ ...base, SESSION_ADMIN_SECRET: weak }),
+        (err: Error) => {
+          assert.equal(err.name, 'ConfigError')
+          assert.match(err.message, /^SESSION_ADMIN_SECRET is refused: /)
+          assert.match(err.message, why)
+          assert.match(err.message, /npx tether-session secret/)
+          assert.ok(!err.message.includes(weak), 'the refused value is not repeated')
+          return true
+        },
+      )
+    }
+  })
+
+  it('refuses a SESSION_ADMIN_SECRET equal to SESSION_SECRET or SESSION_SECRET_PREVIOUS', (t) => {
+    const [current, previous] = [newSecret(), newSecret()]
+    const base = {
+      DATA_DIR: tempDir(t),
+      SESSION_SECRET: current,
+      SESSION_SECRET_PREVIOUS: previous,
+    }
+    for (const same of [current, previous]) {
+      assert.throws(
+        () => loadConfig({ ...base, SESSION_ADMIN_SECRET: same }),
+        (err: Error) => {
+          assert.equal(err.name, 'ConfigError')
+          assert.match(
+            err.message,
+            /^SESSION_ADMIN_SECRET equals SESSION_SECRET .*a secret of their own\. .*npx tether-session secret.* SESSION_ADMIN_SECRET\.$/,
+          )
+          assert.ok(!err.message.includes(same), 'the secret is not repeated')
+          return true
+        },
+      )
+    }
+  })
+
+  it('refuses bad admin timeouts naming the variable, with or without SESSION_ADMIN_SECRET', (t) => {
+    const base = { DATA_DIR: tempDir(t), SESSION_SECRET: newSecret() }
+    const withAdmin = { ...base, SESSION_ADMIN_SECRET: newSecret() }
+    const cases: [Record<string, string>, RegExp][] = [
+      [{ SESSION_ADMIN_IDLE_TIMEOUT: 'soon' }, /^SESSION_ADMIN_IDLE_TIMEOUT must be a positive/],
+      [
+        { SESSION_ADMIN_ABSOLUTE_TIMEOUT: '0' },
+        /^SESSION_ADMIN_ABSOLUTE_TIMEOUT must be a positive/,
+      ],
+      [
+        { SESSION_ADMIN_IDLE_TIMEOUT: '2h' },
+        /^SESSION_ADMIN_IDLE_TIMEOUT must not be longer than SESSION_ADMIN_ABSOLUTE_TIMEOUT/,
+      ],
+    ]
+    for (const [env, message] of cases) {
+      for (const over of [base, withAdmin]) {
+        assert.throws(() => loadConfig({ ...over, ...env }), { name: 'ConfigError', message })
+      }
+    }
   })
 
   it('reads timeouts as plain ms or 45s / 30m / 8h', () => {

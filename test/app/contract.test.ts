@@ -90,6 +90,7 @@ for (const kind of Object.keys(skips) as StoreKind[]) {
           'ip',
           'lastSeenAt',
           'ref',
+          'sessionClass',
           'userAgent',
         ])
       }

@@ -41,6 +41,7 @@ export function testConfig(store: StoreKind, dataDir: string, over: Partial<AppC
     renewAfterMs: 15 * 60_000,
     reauthMaxAgeMs: 5 * 60_000,
     binding: 'log',
+    adminClass: null,
     trustProxy: false,
     warnings: [],
     ...over,
