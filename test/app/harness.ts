@@ -130,7 +130,7 @@ export async function serveOn(
   const namespace = `t${randomBytes(6).toString('hex')}`
   const config = testConfig(kind, tempDir(t), over)
   const served = await serve(t, config, { ...opts, namespace }, async (running) => {
-    for (const userId of ['1', '2']) await running.sessions.revokeUserSessions(userId)
+    for (const userId of ['1', '2', '3']) await running.sessions.revokeUserSessions(userId)
   })
   // t.after hooks run in the order they were added: this one after the app has closed.
   if (kind === 'postgres') t.after(() => dropTable(namespace))
