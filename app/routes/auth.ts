@@ -82,7 +82,8 @@ export function authRoutes(ctx: AppContext): Router {
   )
 
   router.post('/logout', async function logout(req, res) {
-    if (currentUser(req) !== null) await req.session.logout()
+    // Clear-Site-Data too: this app keeps nothing else in the browser that should survive a logout.
+    if (currentUser(req) !== null) await req.session.logout({ clearSiteData: true })
     respond(req, res, { ok: true }, { redirect: '/login?logged_out' })
   })
 

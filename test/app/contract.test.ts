@@ -145,6 +145,8 @@ for (const kind of Object.keys(skips) as StoreKind[]) {
       const res = await client.post('/logout')
       assert.equal(res.status, 200)
       assert.deepEqual(res.json, { ok: true })
+      assert.equal(res.headers.get('clear-site-data'), '"cache", "cookies", "storage"')
+      assert.equal(res.headers.get('cache-control'), 'no-store')
       assert.equal((await client.get('/profile')).status, 401)
       assert.equal((await stolen.get('/profile')).status, 401, 'the cookie from before is dead')
     })
