@@ -163,11 +163,14 @@ export class RequestState {
 
   async reauthenticated(): Promise<void> {
     this.session = await this.cfg.manager.reauthenticate(this.session, this.ctx)
+    // A parallel renewal may have moved the session to a new id meanwhile.
+    this.req.sessionID = this.session.id
   }
 
   async update(sess: Session, fn: Parameters<Session['update']>[0]): Promise<void> {
     if (this.session.isNew) await this.commit(sess, false, true)
     this.session = await this.cfg.manager.update(this.session, fn, this.ctx)
+    this.req.sessionID = this.session.id
     for (const key of Object.keys(sess))
       if (key !== 'cookie') delete (sess as unknown as Record<string, unknown>)[key]
     Object.assign(sess, this.session.record.data)
