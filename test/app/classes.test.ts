@@ -15,6 +15,7 @@ import {
   type StoreKind,
 } from '../../app/config.js'
 import { openStore } from '../../app/stores.js'
+import { manualClock } from '../helpers/clock.js'
 import { DATABASE_URL, REDIS_URL } from '../helpers/services.js'
 import {
   Client,
@@ -43,17 +44,6 @@ const ADMIN_NOTICE = /Administrator session \(ends after 10 minutes idle,\s+1 ho
 /** The admin class as SESSION_ADMIN_SECRET with the default admin timeouts configures it. */
 function adminClass(secret = newSecret()): AdminClassConfig {
   return { secret, idleTimeoutMs: TEN_MINUTES, absoluteTimeoutMs: 3_600_000 }
-}
-
-/** A clock the app reads through tether-session: it stands still until `advance` moves it. */
-function testClock() {
-  let nowMs = Date.now()
-  return {
-    clock: { now: () => nowMs },
-    advance(ms: number) {
-      nowMs += ms
-    },
-  }
 }
 
 /** A client logged in as `username`. */
@@ -177,8 +167,8 @@ for (const kind of Object.keys(skips) as StoreKind[]) {
     })
 
     it('ends an admin session after 10 minutes idle (plus touchAfter) while alice goes on', async (t) => {
-      const time = testClock()
-      const app = await serveAdminApp(t, kind, { adminClass: adminClass() }, { clock: time.clock })
+      const time = manualClock(Date.now())
+      const app = await serveAdminApp(t, kind, { adminClass: adminClass() }, { clock: time })
       const root = await admin(app.url)
       const user = await alice(app.url)
       time.advance(ADMIN_IDLE_PASSED)
@@ -222,9 +212,9 @@ for (const kind of Object.keys(skips) as StoreKind[]) {
     it('without SESSION_ADMIN_SECRET logs the administrator in to an ordinary session', async (t) => {
       const config = loadConfig({ DATA_DIR: tempDir(t), SESSION_SECRET: newSecret() })
       assert.ok(config.warnings.some((w) => /^SESSION_ADMIN_SECRET is not set/.test(w)))
-      const time = testClock()
+      const time = manualClock(Date.now())
       const over = { adminClass: config.adminClass }
-      const app = await serveAdminApp(t, kind, over, { clock: time.clock })
+      const app = await serveAdminApp(t, kind, over, { clock: time })
       const root = await admin(app.url)
       const listed = await app.running.sessions.listUserSessions(ADMIN_ID)
       assert.deepEqual(

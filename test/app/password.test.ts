@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import type { StoreKind } from '../../app/config.js'
+import { manualClock } from '../helpers/clock.js'
 import { safeNextPath } from '../../app/next-path.js'
 import { newPasswordProblem } from '../../app/password-rules.js'
 import { Client, serveOn, storeSkips, type Served } from './harness.js'
@@ -15,17 +16,6 @@ const HTML = { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/
 const OLD = 'correct-horse'
 const NEW = 'purple-staple-42'
 const FIVE_MINUTES = 5 * 60_000
-
-/** A clock the app reads through tether-session: it stands still until `advance` moves it. */
-function testClock() {
-  let nowMs = Date.now()
-  return {
-    clock: { now: () => nowMs },
-    advance(ms: number) {
-      nowMs += ms
-    },
-  }
-}
 
 /** A client logged in as alice, with its own User-Agent (one device). */
 async function alice(app: Served, userAgent = 'laptop-agent', password = OLD): Promise<Client> {
@@ -85,8 +75,8 @@ for (const kind of Object.keys(skips) as StoreKind[]) {
     })
 
     it('answers 401 reauth_required once the login is older than SESSION_REAUTH_MAX_AGE, until /reauth', async (t) => {
-      const time = testClock()
-      const app = await serveOn(t, kind, { reauthMaxAgeMs: FIVE_MINUTES }, { clock: time.clock })
+      const time = manualClock(Date.now())
+      const app = await serveOn(t, kind, { reauthMaxAgeMs: FIVE_MINUTES }, { clock: time })
       const laptop = await alice(app)
       const phone = await alice(app, 'phone-agent')
       time.advance(FIVE_MINUTES + 1)
@@ -223,8 +213,8 @@ describe('reference app password change: rules, pages and limits', () => {
   })
 
   it('changes the password through the pages, asking for it again when the login is old', async (t) => {
-    const time = testClock()
-    const app = await serveOn(t, 'sqlite', {}, { clock: time.clock })
+    const time = manualClock(Date.now())
+    const app = await serveOn(t, 'sqlite', {}, { clock: time })
     const browser = await alice(app, 'Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0')
     await alice(app, 'phone-agent')
     const page = await browser.get('/password', HTML)
@@ -276,8 +266,8 @@ describe('reference app password change: rules, pages and limits', () => {
   })
 
   it('shows on the profile how long ago the user signed in, with a link to change the password', async (t) => {
-    const time = testClock()
-    const app = await serveOn(t, 'memory', {}, { clock: time.clock })
+    const time = manualClock(Date.now())
+    const app = await serveOn(t, 'memory', {}, { clock: time })
     const browser = await alice(app)
     const now = await browser.get('/profile', HTML)
     assert.match(now.text, /Signed in just now\./)

@@ -6,26 +6,17 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import type { StoreKind } from '../../app/config.js'
+import { manualClock } from '../helpers/clock.js'
 import { Client, serveOn, storeSkips } from './harness.js'
 
 const MIN = 60_000
 const skips = await storeSkips()
 
-function testClock() {
-  let nowMs = Date.now()
-  return {
-    clock: { now: () => nowMs },
-    advance(ms: number) {
-      nowMs += ms
-    },
-  }
-}
-
 for (const kind of Object.keys(skips) as StoreKind[]) {
   describe(`reference app session renewal on ${kind}`, { skip: skips[kind] }, () => {
     it('rotates the cookie every SESSION_RENEW_AFTER and keeps the user logged in', async (t) => {
-      const time = testClock()
-      const app = await serveOn(t, kind, {}, { clock: time.clock })
+      const time = manualClock(Date.now())
+      const app = await serveOn(t, kind, {}, { clock: time })
       const laptop = new Client(app.url, 'laptop-agent')
       assert.equal((await laptop.login('alice', 'correct-horse')).status, 200)
       const first = laptop.cookies.get('sid')
@@ -45,8 +36,8 @@ for (const kind of Object.keys(skips) as StoreKind[]) {
     })
 
     it('ends the session for both holders when a copied cookie comes back after the owner moved on', async (t) => {
-      const time = testClock()
-      const app = await serveOn(t, kind, {}, { clock: time.clock })
+      const time = manualClock(Date.now())
+      const app = await serveOn(t, kind, {}, { clock: time })
       const owner = new Client(app.url, 'laptop-agent')
       assert.equal((await owner.login('alice', 'correct-horse')).status, 200)
       const thief = new Client(app.url, 'laptop-agent')
