@@ -1,16 +1,11 @@
+import { noticeLine, passwordField, type FormNotice } from './form.js'
 import { html } from './html.js'
 import { csrfField, layout, type PageContext } from './layout.js'
-
-/** What the login page says above its form. */
-export interface LoginNotice {
-  kind: 'info' | 'error'
-  text: string
-}
 
 /** The login form; `username` is kept after a failed attempt, the password never is. */
 export function loginPage(
   ctx: PageContext,
-  opts: { notice?: LoginNotice | undefined; username?: string | undefined } = {},
+  opts: { notice?: FormNotice | undefined; username?: string | undefined } = {},
 ): string {
   const notice = opts.notice
   return layout(
@@ -18,7 +13,7 @@ export function loginPage(
     ctx,
     html`<div class="narrow">
       <h1>Log in</h1>
-      ${notice && html`<p class="notice ${notice.kind}" role="${notice.kind === 'error' ? 'alert' : 'status'}">${notice.text}</p>`}
+      ${noticeLine(notice)}
       <form method="post" action="/login" class="card stack">
         ${csrfField(ctx)}
         <div class="field">
@@ -31,16 +26,12 @@ export function loginPage(
             value="${opts.username ?? ''}"
           />
         </div>
-        <div class="field">
-          <label for="password">Password</label>
-          <input
-            id="password"
-            name="password"
-            type="password"
-            autocomplete="current-password"
-            required
-          />
-        </div>
+        ${passwordField({
+          id: 'password',
+          name: 'password',
+          label: 'Password',
+          autocomplete: 'current-password',
+        })}
         <button type="submit">Log in</button>
       </form>
       <p class="hint">

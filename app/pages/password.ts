@@ -1,11 +1,12 @@
 import { formatDuration } from './format.js'
+import { noticeLine, passwordField } from './form.js'
 import { html } from './html.js'
 import { csrfField, layout, type PageContext } from './layout.js'
-import type { LoginNotice } from './login.js'
+import type { FormNotice } from './form.js'
 
 /** What the password page shows besides its form. */
 export interface PasswordView {
-  notice?: LoginNotice | undefined
+  notice?: FormNotice | undefined
   /** SESSION_REAUTH_MAX_AGE: how recent the login must be. */
   reauthMaxAgeMs: number
   /** The shortest new password accepted. */
@@ -20,45 +21,30 @@ export function passwordPage(ctx: PageContext, view: PasswordView): string {
     ctx,
     html`<div class="narrow">
       <h1>Change password</h1>
-      ${notice && html`<p class="notice ${notice.kind}" role="${notice.kind === 'error' ? 'alert' : 'status'}">${notice.text}</p>`}
+      ${noticeLine(notice)}
       <form method="post" action="/password" class="card stack">
         ${csrfField(ctx)}
-        <div class="field">
-          <label for="current-password">Current password</label>
-          <input
-            id="current-password"
-            name="currentPassword"
-            type="password"
-            autocomplete="current-password"
-            required
-          />
-        </div>
-        <div class="field">
-          <label for="new-password">New password</label>
-          <input
-            id="new-password"
-            name="newPassword"
-            type="password"
-            autocomplete="new-password"
-            minlength="${view.minChars}"
-            aria-describedby="new-password-hint"
-            required
-          />
-          <span id="new-password-hint" class="hint"
-            >At least ${view.minChars} characters, not your username.</span
-          >
-        </div>
-        <div class="field">
-          <label for="confirm-password">Confirm new password</label>
-          <input
-            id="confirm-password"
-            name="confirmPassword"
-            type="password"
-            autocomplete="new-password"
-            minlength="${view.minChars}"
-            required
-          />
-        </div>
+        ${passwordField({
+          id: 'current-password',
+          name: 'currentPassword',
+          label: 'Current password',
+          autocomplete: 'current-password',
+        })}
+        ${passwordField({
+          id: 'new-password',
+          name: 'newPassword',
+          label: 'New password',
+          autocomplete: 'new-password',
+          minChars: view.minChars,
+          hint: `At least ${view.minChars} characters, not your username.`,
+        })}
+        ${passwordField({
+          id: 'confirm-password',
+          name: 'confirmPassword',
+          label: 'Confirm new password',
+          autocomplete: 'new-password',
+          minChars: view.minChars,
+        })}
         <button type="submit">Change password</button>
       </form>
       <p class="hint">

@@ -11,7 +11,7 @@ import { freshAuth } from '../fresh-auth.js'
 import { HttpError, respond } from '../http.js'
 import { safeNextPath } from '../next-path.js'
 import { MIN_PASSWORD_CHARS, newPasswordProblem } from '../password-rules.js'
-import type { LoginNotice } from '../pages/login.js'
+import type { FormNotice } from '../pages/form.js'
 import { passwordPage } from '../pages/password.js'
 import { reauthPage } from '../pages/reauth.js'
 import { logIn } from '../session-class.js'
@@ -30,7 +30,7 @@ function refuse(
   req: Request,
   res: Response,
   answer: { status: number; error: string; message: string },
-  page: (notice: LoginNotice) => string,
+  page: (notice: FormNotice) => string,
 ): void {
   res.status(answer.status)
   const json = { ok: false, error: answer.error, message: answer.message }
@@ -41,7 +41,7 @@ function refuse(
 export function passwordRoutes(ctx: AppContext): Router {
   const router = Router()
   const { config, limits, users } = ctx
-  const form = (req: Request) => (notice?: LoginNotice) =>
+  const form = (req: Request) => (notice?: FormNotice) =>
     passwordPage(pageContext(ctx, req), {
       notice,
       reauthMaxAgeMs: config.reauthMaxAgeMs,

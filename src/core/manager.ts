@@ -197,11 +197,6 @@ export function createSessionManager(options: ManagerOptions): SessionManager {
     return live !== null || (await followRenewal(session, ctx))
   }
 
-  /** Removes the session's record, and its successor if a parallel request renewed it meanwhile. */
-  function destroyRecord(session: SessionState, ctx: EventContext): Promise<void> {
-    return destroyChain(opts, ctx, session.ref, session.id)
-  }
-
   /** Applies the binding policy; false when the session was revoked for it. */
   async function checkBinding(session: SessionState, ctx: RequestContext): Promise<boolean> {
     const { record, ref } = session
@@ -322,7 +317,7 @@ export function createSessionManager(options: ManagerOptions): SessionManager {
   }
 
   async function destroy(session: SessionState, ctx: EventContext): Promise<void> {
-    if (!session.isNew) await destroyRecord(session, ctx)
+    if (!session.isNew) await destroyChain(opts, ctx, session.ref, session.id)
     emit('session.destroyed', ctx, { ref: session.ref, userId: session.record.userId })
   }
 
@@ -368,7 +363,7 @@ export function createSessionManager(options: ManagerOptions): SessionManager {
     const evicted = await storeCall(opts, 'create', ctx, () =>
       store.create(ref, record, createOpts),
     )
-    if (!session.isNew) await destroyRecord(session, ctx)
+    if (!session.isNew) await destroyChain(opts, ctx, session.ref, session.id)
     for (const gone of evicted) emit('session.revoked', ctx, { reason: 'cap', ref: gone, userId })
     emit('session.login', ctx, { ref, userId })
     return { id, ref, record, isNew: false, snapshot, needsCookie: true }
