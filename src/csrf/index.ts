@@ -7,9 +7,10 @@
  */
 export { checkRequestOrigin } from './origin-check.js'
 export { createCsrfTokens } from './token.js'
-export { csrfToken } from '../adapters/express/csrf.js'
+export { csrfToken } from '../http/csrf-token.js'
 
 export type { OriginCheckInput, OriginFailure } from './origin-check.js'
 export type { CsrfKeySource, CsrfTokens } from './token.js'
 export type { CsrfOptions } from './options.js'
-export type { CsrfFailure } from '../adapters/express/csrf.js'
+export type { CsrfFailure } from '../http/csrf.js'
+export type { CsrfTokenSource } from '../http/csrf-token.js'

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
-import type { CookieOptions } from '../../src/adapters/express/cookie.js'
+import type { CookieOptions } from '../../src/http/cookie.js'
 import type { CsrfOptions } from '../../src/csrf/options.js'
 import type { ExpressSessionOptions } from '../../src/adapters/express/options.js'
 import { TetherError, type TetherErrorCode } from '../../src/errors.js'

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { isTetherError, type TetherError } from '../../errors.js'
+import { isTetherError } from '../../errors.js'
+import { errorResponse } from '../../http/error-response.js'
 
 type Next = (err?: unknown) => void
 
@@ -11,28 +12,6 @@ export type TetherErrorHandler = (
   next: Next,
 ) => void
 
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
-}
-
-/** Browsers ask for HTML on navigations and form posts; `fetch()` sends `*\/*` and gets JSON. */
-function wantsHtml(req: IncomingMessage): boolean {
-  const accept = req.headers.accept
-  return typeof accept === 'string' && accept.includes('text/html')
-}
-
-function page(err: TetherError): string {
-  const title = err.status === 403 ? 'Forbidden' : err.status === 503 ? 'Try again' : 'Error'
-  return `<!doctype html>
-<html lang="en">
-<meta charset="utf-8">
-<title>${err.status} ${title}</title>
-<h1>${title}</h1>
-<p>${escapeHtml(err.message)}</p>
-<p><small>${err.code}</small></p>
-`
-}
-
 /**
  * Answers Tether's errors (`TETHER_CSRF_REJECTED` 403, `TETHER_STORE_UNAVAILABLE` 503 with
  * `Retry-After`, ...) with their status and a small JSON body `{ error: code, message }`, or an
@@ -42,17 +21,9 @@ function page(err: TetherError): string {
 export function tetherErrorHandler(): TetherErrorHandler {
   return function tetherErrors(err, req, res, next) {
     if (!isTetherError(err) || res.headersSent) return next(err)
-    res.statusCode = err.status
-    for (const [name, value] of Object.entries(err.headers ?? {})) res.setHeader(name, value)
-    res.setHeader('Cache-Control', 'no-store')
-    res.setHeader('X-Content-Type-Options', 'nosniff')
-    // Tether's messages never hold a token, an id or a secret (STYLE §5), so they can be shown.
-    if (wantsHtml(req)) {
-      res.setHeader('Content-Type', 'text/html; charset=utf-8')
-      res.end(page(err))
-    } else {
-      res.setHeader('Content-Type', 'application/json; charset=utf-8')
-      res.end(JSON.stringify({ error: err.code, message: err.message }))
-    }
+    const answer = errorResponse(err, req.headers.accept)
+    res.statusCode = answer.status
+    for (const [name, value] of Object.entries(answer.headers)) res.setHeader(name, value)
+    res.end(answer.body)
   }
 }

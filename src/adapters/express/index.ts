@@ -4,19 +4,19 @@
  *   import session from 'tether-session/express'        // ESM
  *   const session = require('tether-session/express')   // CommonJS (Node >= 20.19)
  */
-import { Cookie } from './cookie.js'
-import { csrfToken } from './csrf.js'
+import { Cookie } from '../../http/cookie.js'
+import { csrfToken } from '../../http/csrf-token.js'
 import { tetherErrorHandler } from './error-handler.js'
 import { session as createMiddleware } from './middleware.js'
 import { requireFreshAuth } from './require-fresh-auth.js'
 import { Session } from './session.js'
 import { MemoryStore, Store } from './store.js'
 
-export type { CookieOptions } from './cookie.js'
+export type { CookieOptions } from '../../http/cookie.js'
 export type { SessionMiddleware } from './middleware.js'
 export type { ExpressSessionOptions } from './options.js'
 export type { CsrfOptions } from '../../csrf/options.js'
-export type { CsrfFailure } from './csrf.js'
+export type { CsrfFailure } from '../../http/csrf.js'
 export type { TetherErrorHandler } from './error-handler.js'
 export type { FreshAuthOptions, FreshAuthRequest } from './require-fresh-auth.js'
 

@@ -1,20 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { RequestContext, SessionState } from '../../core/manager-types.js'
-import { TetherError, isTetherError } from '../../errors.js'
-import type { UserSessions } from '../../core/user-sessions.js'
-import { Cookie, type CookieOptions } from './cookie.js'
-import { csrfRejected, refuseCrossSite, refuseToken, type CsrfFailure } from './csrf.js'
-import { holdResponse } from './hold-response.js'
-import {
-  checkCookieOptions,
-  resolveExpressOptions,
-  type ExpressSessionOptions,
-  type ResolvedExpressOptions,
-} from './options.js'
-import { DUPLICATE, readCookie } from './read-cookie.js'
-import { RequestState } from './request-state.js'
-import type { Session } from './session.js'
-import { clearCookieHeader, defaultCookieName } from './set-cookie.js'
+import { isTetherError } from '../../errors.js'
+import type { AdapterHooks } from '../../http/adapter-hooks.js'
+import { createHttpEngine, type HttpEngine, type ManagerApi } from '../../http/engine.js'
+import { holdResponse } from '../../http/node-hold.js'
+import { nodeHeader, nodeResponseHooks } from '../../http/node-response.js'
+import type { RequestSession } from '../../http/request-session.js'
+import type { RequestView } from '../../http/request-view.js'
+import { invalidOption } from '../../errors.js'
+import type { ExpressSessionOptions } from './options.js'
+import { Session } from './session.js'
 
 type Req = IncomingMessage & {
   session?: Session | null
@@ -23,14 +17,19 @@ type Req = IncomingMessage & {
   secure?: boolean
   ip?: string
   originalUrl?: string
+  body?: unknown
+  app?: { get?(name: string): unknown }
 }
 type Next = (err?: unknown) => void
 
 /** The middleware function, with the session manager's per-user operations on `.manager`. */
 export interface SessionMiddleware {
   (req: IncomingMessage, res: ServerResponse, next: Next): void
-  readonly manager: UserSessions & { close(): Promise<void> }
+  readonly manager: ManagerApi
 }
+
+/** Express's compiled "trust proxy" setting: (address, hop) => trusted. */
+type TrustFn = (address: string | undefined, hop: number) => boolean
 
 /** express-session's `issecure`: TLS socket, or X-Forwarded-Proto when `proxy`, or Express's `req.secure`. */
 function isSecure(req: Req, proxy: boolean | undefined): boolean {
@@ -41,36 +40,72 @@ function isSecure(req: Req, proxy: boolean | undefined): boolean {
   return header.split(',')[0]!.trim().toLowerCase() === 'https'
 }
 
+/** Whether to believe X-Forwarded-Host: `proxy` if set, else Express's "trust proxy" (as `req.host`). */
+function trustsProxy(req: Req, proxy: boolean | undefined): boolean {
+  if (proxy !== undefined) return proxy
+  const trust = req.app?.get?.('trust proxy fn') as TrustFn | undefined
+  return typeof trust === 'function' && trust(req.socket.remoteAddress, 0) === true
+}
+
 function pathnameOf(url: string): string {
   const q = url.indexOf('?')
   return (q === -1 ? url : url.slice(0, q)) || '/'
 }
 
-/** Builds the request context the manager sees: the cookie value and what events may carry. */
-function contextOf(
-  req: Req,
-  path: string,
-  raw: string | typeof DUPLICATE | undefined,
-): RequestContext {
-  return {
-    // A duplicated cookie name is treated as a malformed token: no session, one event.
-    token: raw === DUPLICATE ? '' : raw,
-    ip: req.ip ?? req.socket.remoteAddress,
-    userAgent: req.headers['user-agent'],
-    path,
+/** The engine's view of an Express request. */
+class ExpressView implements RequestView {
+  readonly method: string
+  readonly path: string
+  readonly ip: string | undefined
+  readonly secure: boolean
+  private readonly req: Req
+  private readonly proxy: boolean | undefined
+
+  constructor(req: Req, path: string, proxy: boolean | undefined) {
+    this.req = req
+    this.proxy = proxy
+    this.method = req.method ?? 'GET'
+    this.path = path
+    this.ip = req.ip ?? req.socket.remoteAddress
+    this.secure = isSecure(req, proxy)
+  }
+
+  get host(): string | undefined {
+    const forwarded = this.req.headers['x-forwarded-host']
+    if (typeof forwarded === 'string' && forwarded.length > 0 && trustsProxy(this.req, this.proxy))
+      return forwarded.split(',')[0]!.trim()
+    return this.req.headers.host
+  }
+
+  header(name: string): string | undefined {
+    return nodeHeader(this.req.headers, name)
+  }
+
+  csrfField(): string | undefined {
+    const body = this.req.body
+    if (typeof body !== 'object' || body === null) return undefined
+    const field = (body as Record<string, unknown>)['_csrf']
+    return typeof field === 'string' ? field : undefined
   }
 }
 
-function cookieOptionsFor(cfg: ResolvedExpressOptions, req: Req): CookieOptions {
-  if (typeof cfg.cookie !== 'function') return cfg.cookie
-  const opts = cfg.cookie(req)
-  checkCookieOptions(opts)
-  return opts
+const hooks: AdapterHooks<Req, ServerResponse> = {
+  ...nodeResponseHooks,
+  createSession: (req, data) => new Session(req, data),
+  attach(req, session, id) {
+    if (session === null) {
+      delete req.session
+      return
+    }
+    req.session = session as Session
+    req.sessionID = id!
+  },
+  current: (req) => req.session,
 }
 
 /**
- * Passes an error to Express. A store outage carries `Retry-After`, set on the response too, so a
- * custom error handler that only sets the status still sends it.
+ * Passes an error to Express. A refusal carries its headers (`Retry-After`), set on the response
+ * too, so a custom error handler that only sets the status still sends them.
  */
 function fail(res: ServerResponse, next: Next, err: unknown): void {
   const headers = isTetherError(err) ? err.headers : undefined
@@ -80,93 +115,18 @@ function fail(res: ServerResponse, next: Next, err: unknown): void {
   next(err)
 }
 
-/** Emits `csrf.rejected` (never the token, nonce or id) and answers 403 through Express. */
-function rejectCsrf(
-  cfg: ResolvedExpressOptions,
-  ctx: RequestContext,
+function started(
   res: ServerResponse,
   next: Next,
-  reason: CsrfFailure,
-  session?: SessionState | null,
+  request: RequestSession<Req, ServerResponse> | null,
 ): void {
-  const userId = session?.record.userId
-  cfg.manager.options.emit('csrf.rejected', ctx, {
-    reason,
-    ...(session ? { ref: session.ref } : {}),
-    ...(userId !== undefined ? { userId } : {}),
-  })
-  fail(res, next, csrfRejected(reason))
-}
-
-function isUnsafe(cfg: ResolvedExpressOptions, req: Req): boolean {
-  return cfg.csrf !== null && !cfg.csrf.ignoreMethods.has(req.method ?? 'GET')
-}
-
-/**
- * Too many invalid cookies from this address: 429 with Retry-After, and the invalid cookie cleared
- * so a real user holding a stale one gets through on the next request.
- */
-function throttled(
-  res: ServerResponse,
-  next: Next,
-  name: string,
-  cookieOptions: CookieOptions,
-  secure: boolean,
-  retryAfterS: number,
-): void {
-  clearCookieHeader(res, name, new Cookie(cookieOptions), secure)
-  fail(
+  if (request === null) return next()
+  holdResponse(
     res,
-    next,
-    new TetherError(
-      'TETHER_RATE_LIMITED',
-      'too many invalid session cookies from this address; retry later',
-      {
-        retryAfter: retryAfterS,
-      },
-    ),
-  )
-}
-
-/** Starts one request: reads the cookie, loads the session (no store I/O without a valid cookie). */
-function startRequest(
-  cfg: ResolvedExpressOptions,
-  req: Req,
-  res: ServerResponse,
-  next: Next,
-  secure: boolean,
-  path: string,
-): void {
-  const cookieOptions = cookieOptionsFor(cfg, req)
-  // A cookie function picks the path per request: outside it, no session (as express-session).
-  if (typeof cfg.cookie === 'function' && !path.startsWith(cookieOptions.path ?? '/')) return next()
-  const name = cfg.name ?? defaultCookieName(cookieOptions, secure)
-  const ctx = contextOf(req, path, readCookie(req.headers.cookie, name))
-  const state = new RequestState(cfg, req, res, ctx, cookieOptions, secure, name)
-  req.sessionStore = cfg.userStore
-  cfg.manager.load(ctx).then(
-    function loaded(outcome) {
-      if (outcome.session === null && outcome.retryAfterS !== undefined)
-        return throttled(res, next, name, cookieOptions, secure, outcome.retryAfterS)
-      let refused: CsrfFailure | undefined
-      try {
-        state.attach(outcome.session)
-        // After the load (the token is tied to the session id), before the route.
-        if (cfg.csrf?.token === true && isUnsafe(cfg, req))
-          refused = refuseToken(cfg.csrf, cfg.csrfTokens, req, outcome.session, secure)
-      } catch (err) {
-        return fail(res, next, err)
-      }
-      if (refused !== undefined) return rejectCsrf(cfg, ctx, res, next, refused, outcome.session)
-      holdResponse(
-        res,
-        () => state.finish(),
-        (err) => fail(res, next, err),
-      )
-      next()
-    },
+    () => request.finish(),
     (err) => fail(res, next, err),
   )
+  next()
 }
 
 /**
@@ -174,34 +134,33 @@ function startRequest(
  * Options are validated here, once; bad ones throw a `TetherError` at startup.
  */
 export function session(options?: ExpressSessionOptions): SessionMiddleware {
-  const cfg = resolveExpressOptions(options)
-  const mountPath = typeof cfg.cookie === 'function' ? undefined : (cfg.cookie.path ?? '/')
+  const { proxy, key, ...rest } = (options ?? {}) as ExpressSessionOptions
+  if (key !== undefined) {
+    process.emitWarning('tether-session: the "key" option is deprecated; use "name"', {
+      code: 'TETHER_DEPRECATED_KEY',
+    })
+  }
+  if (proxy !== undefined && typeof proxy !== 'boolean')
+    throw invalidOption(`"proxy" must be true or false; got ${JSON.stringify(proxy)}`)
+  const engine: HttpEngine<Req, ServerResponse> = createHttpEngine(
+    rest.name === undefined && key !== undefined ? { ...rest, name: key } : rest,
+    hooks,
+  )
+  const userStore = engine.cfg.userStore
 
   function sessionMiddleware(req: Req, res: ServerResponse, next: Next): void {
     if (req.session) return next()
-    // Like express-session: a request outside the cookie's path gets no session.
-    const path = pathnameOf(req.originalUrl ?? req.url ?? '/')
-    if (mountPath !== undefined && !path.startsWith(mountPath)) return next()
+    req.sessionStore = userStore
     try {
-      const secure = isSecure(req, cfg.proxy)
-      // Before the session is loaded: a cross-site request costs a few string compares, no store I/O.
-      if (cfg.csrf !== null && isUnsafe(cfg, req)) {
-        const refused = refuseCrossSite(cfg.csrf, req, cfg.proxy, secure)
-        if (refused !== undefined)
-          return rejectCsrf(cfg, contextOf(req, path, undefined), res, next, refused)
-      }
-      startRequest(cfg, req, res, next, secure, path)
+      const view = new ExpressView(req, pathnameOf(req.originalUrl ?? req.url ?? '/'), proxy)
+      engine.start(req, res, view).then(
+        (request) => started(res, next, request),
+        (err) => fail(res, next, err),
+      )
     } catch (err) {
       fail(res, next, err)
     }
   }
 
-  const { manager } = cfg
-  const api = {
-    listUserSessions: manager.listUserSessions,
-    revokeSession: manager.revokeSession,
-    revokeUserSessions: manager.revokeUserSessions,
-    close: manager.close,
-  }
-  return Object.assign(sessionMiddleware, { manager: api })
+  return Object.assign(sessionMiddleware, { manager: engine.manager })
 }

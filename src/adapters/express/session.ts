@@ -1,63 +1,36 @@
 import type { IncomingMessage } from 'node:http'
-import type { Cookie } from './cookie.js'
-import type { RequestState } from './request-state.js'
+import { copyData, SessionObject, STATE } from '../../http/session-object.js'
 
 type Done = (err?: unknown) => void
 
-/** Where a Session keeps its link to the request's state (a symbol: never in Object.keys, never stored). */
-export const STATE = Symbol('tether-session.state')
-
 /**
  * Runs `work`; with a callback reports to it and returns `self` (express-session's chaining),
- * without one returns the promise. The promise is marked handled, so a forgotten
- * `req.session.save()` without callback or await cannot crash the process.
+ * without one returns the promise (already marked handled by the session object).
  */
 function settle<T>(self: Session, work: Promise<T>, cb: Done | undefined): Session | Promise<T> {
-  if (typeof cb === 'function') {
-    work.then(() => cb(), cb)
-    return self
-  }
-  work.catch(function ignoreHere() {})
-  return work
+  if (typeof cb !== 'function') return work
+  work.then(() => cb(), cb)
+  return self
 }
 
 /**
- * `req.session`: application data as own properties (as in express-session) plus the methods
- * below. Constructed with `(req, data)` like express-session's Session.
+ * `req.session`: express-session's Session. Application data as own properties plus the methods
+ * below; each takes a callback or, without one, returns a promise. Constructed with `(req, data)`
+ * like express-session's.
  */
-export class Session {
-  declare cookie: Cookie;
-  declare [STATE]: RequestState | undefined
-
+export class Session extends SessionObject {
   constructor(req: IncomingMessage, data?: Record<string, unknown>) {
+    super()
     Object.defineProperty(this, 'req', { value: req })
-    if (typeof data === 'object' && data !== null) {
-      for (const prop of Object.keys(data)) {
-        if (!(prop in this)) (this as Record<string, unknown>)[prop] = data[prop]
-      }
-    }
+    copyData(this, data)
   }
 
-  /** The session id (what the signed cookie carries). Changes on `regenerate` and `login`. */
-  get id(): string {
+  /** The session id (what the signed cookie carries). Changes on `regenerate`, `login` and renewal. */
+  override get id(): string {
     const state = this[STATE]
     return state
       ? state.session.id
       : (this as unknown as { req: { sessionID: string } }).req.sessionID
-  }
-
-  /** This session's opaque reference, as `manager.listUserSessions` lists it (not the id). */
-  get ref(): string {
-    return stateOf(this).session.ref
-  }
-
-  /** Milliseconds since the user last authenticated (`login`), or null for an anonymous session. */
-  get authAge(): number | null {
-    const state = this[STATE]
-    const authAt = state?.session.record.authAt
-    if (state === undefined || authAt === undefined || state.session.stepUpRequired === true)
-      return null
-    return state.now() - authAt
   }
 
   /** Resets the cookie's lifetime to its original maxAge (express-session API). */
@@ -72,73 +45,30 @@ export class Session {
   }
 
   /** Writes the session to the store now. */
-  save(cb: Done): this
-  save(): Promise<void>
-  save(cb?: Done): Session | Promise<void> {
-    return settle(this, stateOf(this).save(this), cb)
+  override save(cb: Done): this
+  override save(): Promise<void>
+  override save(cb?: Done): Session | Promise<void> {
+    return settle(this, super.save(), cb)
   }
 
   /** Re-reads the session from the store, replacing `req.session`. Errors if it is gone. */
-  reload(cb: Done): this
-  reload(): Promise<void>
-  reload(cb?: Done): Session | Promise<void> {
-    return settle(this, stateOf(this).reload(), cb)
+  override reload(cb: Done): this
+  override reload(): Promise<void>
+  override reload(cb?: Done): Session | Promise<void> {
+    return settle(this, super.reload(), cb)
   }
 
   /** Removes the session from the store and from the request. */
-  destroy(cb: Done): this
-  destroy(): Promise<void>
-  destroy(cb?: Done): Session | Promise<void> {
-    return settle(this, stateOf(this).destroy(), cb)
+  override destroy(cb: Done): this
+  override destroy(): Promise<void>
+  override destroy(cb?: Done): Session | Promise<void> {
+    return settle(this, super.destroy(), cb)
   }
 
   /** Replaces the session with a new, empty one under a new id; the old one is removed. */
-  regenerate(cb: Done): this
-  regenerate(): Promise<void>
-  regenerate(cb?: Done): Session | Promise<void> {
-    return settle(this, stateOf(this).regenerate(), cb)
+  override regenerate(cb: Done): this
+  override regenerate(): Promise<void>
+  override regenerate(cb?: Done): Session | Promise<void> {
+    return settle(this, super.regenerate(), cb)
   }
-
-  /**
-   * Logs `userId` in: a new session id (no fixation), the data kept, `authAt` set, and the
-   * session listed under the user. Call it instead of setting `req.session.userId` yourself.
-   */
-  login(userId: string, opts: { class?: string } = {}): Promise<void> {
-    return stateOf(this).login(userId, opts)
-  }
-
-  /**
-   * Ends the session (store and cookie); `req.session` becomes a new empty session.
-   * With `clearSiteData`, the response also carries `Clear-Site-Data: "cache", "cookies", "storage"`.
-   */
-  logout(opts: { clearSiteData?: boolean } = {}): Promise<void> {
-    return stateOf(this).logout(opts)
-  }
-
-  /**
-   * Records that the user just re-entered their password (step-up): `authAt` becomes now, so
-   * `requireFreshAuth` lets them through again. Rejects for an anonymous session.
-   */
-  reauthenticated(): Promise<void> {
-    return stateOf(this).reauthenticated()
-  }
-
-  /**
-   * Atomic read-modify-write: `fn` gets the stored data (mutate it or return a new object);
-   * retried on a version conflict, so concurrent counters and carts lose nothing.
-   */
-  update(
-    fn: (
-      data: Record<string, unknown>,
-    ) => void | Record<string, unknown> | Promise<void | Record<string, unknown>>,
-  ): Promise<void> {
-    return stateOf(this).update(this, fn)
-  }
-}
-
-function stateOf(session: Session): RequestState {
-  const state = session[STATE]
-  if (state === undefined)
-    throw new Error('this session is not attached to a request handled by tether-session')
-  return state
 }

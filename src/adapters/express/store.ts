@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events'
-import { Cookie } from './cookie.js'
+import { Cookie } from '../../http/cookie.js'
 import type { Callback, ExpressSessionData, ExpressStoreLike } from '../../stores/compat.js'
 
 /**

@@ -1,4 +1,3 @@
-import { ServerResponse } from 'node:http'
 import { serialize, type SerializeOptions } from 'cookie'
 import type { Cookie } from './cookie.js'
 
@@ -17,44 +16,25 @@ function attributes(cookie: Cookie, secureRequest: boolean): SerializeOptions {
   return out
 }
 
-function append(res: ServerResponse, value: string): void {
-  // A response that sets or clears the session cookie must never be stored by a shared cache,
-  // or the next visitor would receive this user's cookie. Overrides what the route set.
-  ServerResponse.prototype.setHeader.call(res, 'Cache-Control', 'no-store')
-  const prev = res.getHeader('Set-Cookie')
-  // The prototype's setHeader: while the response is held, the instance's one refuses the application.
-  ServerResponse.prototype.setHeader.call(
-    res,
-    'Set-Cookie',
-    prev === undefined ? [value] : Array.isArray(prev) ? [...prev, value] : [String(prev), value],
-  )
-}
-
-/** Sets the session cookie; its expiry never outlives the session's absolute lifetime. */
-export function setCookieHeader(
-  res: ServerResponse,
+/** The `Set-Cookie` line of the session cookie; its expiry never outlives the session's absolute lifetime. */
+export function sessionCookieLine(
   name: string,
   token: string,
   cookie: Cookie,
   secureRequest: boolean,
   absoluteExpiresAt: number,
-): void {
+): string {
   const opts = attributes(cookie, secureRequest)
   const expires = cookie.expires
   if (expires !== null) opts.expires = new Date(Math.min(expires.getTime(), absoluteExpiresAt))
-  append(res, serialize(name, token, opts))
+  return serialize(name, token, opts)
 }
 
-/** Clears the session cookie with the same attributes it was set with. */
-export function clearCookieHeader(
-  res: ServerResponse,
-  name: string,
-  cookie: Cookie,
-  secureRequest: boolean,
-): void {
+/** The `Set-Cookie` line that clears the session cookie, with the same attributes it was set with. */
+export function clearCookieLine(name: string, cookie: Cookie, secureRequest: boolean): string {
   const opts = attributes(cookie, secureRequest)
   opts.expires = new Date(0)
-  append(res, serialize(name, '', opts))
+  return serialize(name, '', opts)
 }
 
 /** The session cookie's name: `__Host-sid` when the cookie is Secure, host-only and on `/`, else `sid`. */

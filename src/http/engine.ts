@@ -1,0 +1,128 @@
+import type { RequestContext, SessionState } from '../core/manager-types.js'
+import type { UserSessions } from '../core/user-sessions.js'
+import { TetherError } from '../errors.js'
+import type { AdapterHooks } from './adapter-hooks.js'
+import type { CookieOptions } from './cookie.js'
+import { csrfRejected, isUnsafe, refuseCrossSite, refuseToken, type CsrfFailure } from './csrf.js'
+import {
+  checkCookieOptions,
+  resolveHttpOptions,
+  type HttpOptions,
+  type ResolvedHttpOptions,
+} from './options.js'
+import { DUPLICATE, readCookie } from './read-cookie.js'
+import { RequestSession } from './request-session.js'
+import type { RequestView } from './request-view.js'
+import { defaultCookieName } from './set-cookie.js'
+
+/** The per-user operations an application reaches through its adapter (`middleware.manager`). */
+export type ManagerApi = UserSessions & { close(): Promise<void> }
+
+/** One HTTP session engine: the options, resolved once, and the adapter that maps a framework onto it. */
+export interface HttpEngine<N, R> {
+  readonly cfg: ResolvedHttpOptions<N>
+  readonly hooks: AdapterHooks<N, R>
+  readonly manager: ManagerApi
+  /**
+   * Starts one request: the origin check, the cookie, the load (no store I/O without a valid
+   * cookie), the CSRF token check. Resolves to the request's session, or to null for a request
+   * outside the cookie's path; rejects with a `TetherError` (403, 429, 503) to refuse it.
+   */
+  start(native: N, out: R, view: RequestView): Promise<RequestSession<N, R> | null>
+}
+
+/** Builds the engine; every option is validated here, once. */
+export function createHttpEngine<N, R>(
+  options: HttpOptions<N> | undefined,
+  hooks: AdapterHooks<N, R>,
+): HttpEngine<N, R> {
+  const cfg = resolveHttpOptions(options)
+  const { manager } = cfg
+  const engine: HttpEngine<N, R> = {
+    cfg,
+    hooks,
+    manager: {
+      listUserSessions: manager.listUserSessions,
+      revokeSession: manager.revokeSession,
+      revokeUserSessions: manager.revokeUserSessions,
+      close: manager.close,
+    },
+    start: (native, out, view) => start(engine, native, out, view),
+  }
+  return Object.freeze(engine)
+}
+
+async function start<N, R>(
+  engine: HttpEngine<N, R>,
+  native: N,
+  out: R,
+  view: RequestView,
+): Promise<RequestSession<N, R> | null> {
+  const { cfg } = engine
+  // Like express-session: a request outside the cookie's path gets no session.
+  if (cfg.mountPath !== undefined && !view.path.startsWith(cfg.mountPath)) return null
+  const unsafe = isUnsafe(cfg.csrf, view.method)
+  // Before the session is loaded: a cross-site request costs a few string compares, no store I/O.
+  if (unsafe) {
+    const refused = refuseCrossSite(cfg.csrf!, view)
+    if (refused !== undefined) throw rejectCsrf(cfg, contextOf(view, undefined), refused)
+  }
+  const cookieOptions = cookieOptionsFor(cfg, native)
+  // A cookie function picks the path per request: outside it, no session (as express-session).
+  if (typeof cfg.cookie === 'function' && !view.path.startsWith(cookieOptions.path ?? '/'))
+    return null
+  const name = cfg.name ?? defaultCookieName(cookieOptions, view.secure)
+  const ctx = contextOf(view, readCookie(view.header('cookie'), name))
+  const request = new RequestSession(engine, native, out, view, ctx, cookieOptions, name)
+  const outcome = await cfg.manager.load(ctx)
+  if (outcome.session === null && outcome.retryAfterS !== undefined) {
+    // The invalid cookie is cleared, so a real user holding a stale one gets through next time.
+    request.clearCookie()
+    throw new TetherError(
+      'TETHER_RATE_LIMITED',
+      'too many invalid session cookies from this address; retry later',
+      { retryAfter: outcome.retryAfterS },
+    )
+  }
+  request.attach(outcome.session)
+  // After the load (the token is tied to the session), before the route.
+  if (unsafe && cfg.csrf!.token) {
+    const refused = refuseToken(cfg.csrf!, cfg.csrfTokens, view, outcome.session)
+    if (refused !== undefined) throw rejectCsrf(cfg, ctx, refused, outcome.session)
+  }
+  return request
+}
+
+/** The request context the manager sees: the cookie value and what events may carry. */
+function contextOf(view: RequestView, raw: string | typeof DUPLICATE | undefined): RequestContext {
+  return {
+    // A duplicated cookie name is treated as a malformed token: no session, one event.
+    token: raw === DUPLICATE ? '' : raw,
+    ip: view.ip,
+    userAgent: view.header('user-agent'),
+    path: view.path,
+  }
+}
+
+function cookieOptionsFor<N>(cfg: ResolvedHttpOptions<N>, native: N): CookieOptions {
+  if (typeof cfg.cookie !== 'function') return cfg.cookie
+  const opts = cfg.cookie(native)
+  checkCookieOptions(opts)
+  return opts
+}
+
+/** Emits `csrf.rejected` (never the token, nonce or id) and returns the 403 error. */
+function rejectCsrf<N>(
+  cfg: ResolvedHttpOptions<N>,
+  ctx: RequestContext,
+  reason: CsrfFailure,
+  session?: SessionState | null,
+): TetherError {
+  const userId = session?.record.userId
+  cfg.manager.options.emit('csrf.rejected', ctx, {
+    reason,
+    ...(session ? { ref: session.ref } : {}),
+    ...(userId !== undefined ? { userId } : {}),
+  })
+  return csrfRejected(reason)
+}

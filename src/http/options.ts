@@ -1,0 +1,174 @@
+import { checkCustomId } from '../codec/token.js'
+import { invalidOption } from '../errors.js'
+import { createSessionManager } from '../core/manager.js'
+import type { SessionManager } from '../core/manager-types.js'
+import type { ManagerOptions } from '../core/options.js'
+import { fromExpressSessionStore, type ExpressStoreLike } from '../stores/compat.js'
+import type { SessionStore } from '../stores/types.js'
+import { resolveCsrfOptions, type CsrfOptions, type ResolvedCsrfOptions } from '../csrf/options.js'
+import { createCsrfTokens, type CsrfTokens } from '../csrf/token.js'
+import type { CookieOptions } from './cookie.js'
+
+/**
+ * Options of every adapter: the session manager's, plus the HTTP ones. `N` is the framework's
+ * request type, which `cookie` (as a function) and `genid` receive.
+ */
+export interface HttpOptions<N = unknown> extends Omit<ManagerOptions, 'store'> {
+  /** Cookie name. @default '__Host-sid' over https (Path=/, no Domain), 'sid' otherwise (express-session: 'connect.sid') */
+  name?: string
+  /** A Tether store, or any express-session-style store (wrapped with `fromExpressSessionStore`). @default a bounded MemoryStore */
+  store?: SessionStore | ExpressStoreLike
+  /** Cookie attributes, or a function of the request returning them. */
+  cookie?: CookieOptions | ((req: N) => CookieOptions)
+  /** Send the cookie on every response. @default false */
+  rolling?: boolean
+  /** Write unmodified sessions back on every request. @default false (express-session: true) */
+  resave?: boolean
+  /** Store new sessions that hold no data. @default false (express-session: true) */
+  saveUninitialized?: boolean
+  /** Custom session id generator; its output is validated and signed. @default 256 random bits */
+  genid?: (req: N) => string
+  /** What happens when the application drops its session object (`req.session = null`). @default 'keep' */
+  unset?: 'keep' | 'destroy'
+  /**
+   * CSRF protection. On by default: unsafe requests that `Sec-Fetch-Site` or `Origin` mark as
+   * cross-site are refused (403) before any store I/O; same-origin apps never notice. `{ token: true }`
+   * also requires a token from `csrfToken(req)`; `false` turns both off.
+   * @default true (express-session has none)
+   */
+  csrf?: boolean | CsrfOptions
+}
+
+/** HTTP options after validation: what the request path reads. Frozen. */
+export interface ResolvedHttpOptions<N = unknown> {
+  readonly manager: SessionManager
+  readonly name: string | undefined
+  readonly cookie: CookieOptions | ((req: N) => CookieOptions)
+  /** The cookie's fixed path, or undefined when `cookie` is a function (checked per request). */
+  readonly mountPath: string | undefined
+  readonly rolling: boolean
+  readonly resave: boolean
+  readonly saveUninitialized: boolean
+  readonly genid: ((req: N) => string) | undefined
+  readonly unsetDestroy: boolean
+  /** The store as the application passed it (express-session's `req.sessionStore`). */
+  readonly userStore: unknown
+  /** CSRF checks, or null when `csrf: false` (no per-request work then). */
+  readonly csrf: ResolvedCsrfOptions | null
+  /** Makes and checks CSRF tokens with the manager's keys (`csrfToken()` works even when `csrf` is off). */
+  readonly csrfTokens: CsrfTokens
+}
+
+const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+
+/** Validates the HTTP options once, at startup, and builds the session manager. */
+export function resolveHttpOptions<N>(options: HttpOptions<N> | undefined): ResolvedHttpOptions<N> {
+  const o = (options ?? {}) as HttpOptions<N> & Record<string, unknown>
+  if (typeof o !== 'object' || o === null) {
+    throw invalidOption(`options must be an object with at least "secret"; got ${String(o)}`)
+  }
+  const name = o.name
+  if (name !== undefined && (typeof name !== 'string' || !COOKIE_NAME.test(name))) {
+    throw invalidOption(
+      `"name" must be a cookie name (RFC 6265 token characters); got ${JSON.stringify(name)}`,
+    )
+  }
+  if (o.genid !== undefined && typeof o.genid !== 'function') {
+    throw invalidOption(`genid option must be a function (req) => string; got ${typeof o.genid}`)
+  }
+  if (o.unset !== undefined && o.unset !== 'keep' && o.unset !== 'destroy') {
+    throw invalidOption(`unset option must be "destroy" or "keep"; got ${JSON.stringify(o.unset)}`)
+  }
+  for (const flag of ['rolling', 'resave', 'saveUninitialized'] as const) {
+    if (o[flag] !== undefined && typeof o[flag] !== 'boolean') {
+      throw invalidOption(`"${flag}" must be true or false; got ${JSON.stringify(o[flag])}`)
+    }
+  }
+  const cookie = o.cookie ?? {}
+  if (typeof cookie !== 'function') checkCookieOptions(cookie)
+  const csrf = resolveCsrfOptions(o.csrf)
+  const userStore = o.store
+  const store = userStore === undefined ? undefined : asTetherStore(userStore)
+  const { store: _store, csrf: _csrf, name: _name, cookie: _cookie, ...rest } = o
+  const {
+    rolling: _r,
+    resave: _rs,
+    saveUninitialized: _s,
+    genid: _g,
+    unset: _u,
+    ...managerOnly
+  } = rest
+  const managerOptions: ManagerOptions =
+    store === undefined ? managerOnly : { ...managerOnly, store }
+  if (userStore === undefined && process.env['NODE_ENV'] === 'production') {
+    process.emitWarning(
+      'tether-session: no "store" given, so sessions live in this process\'s memory and are lost on restart; ' +
+        'use SqliteStore, RedisStore or PostgresStore in production',
+      { code: 'TETHER_MEMORY_STORE' },
+    )
+  }
+  const manager = createSessionManager(managerOptions)
+  return Object.freeze({
+    manager,
+    name,
+    cookie,
+    mountPath: typeof cookie === 'function' ? undefined : (cookie.path ?? '/'),
+    rolling: o.rolling ?? false,
+    resave: o.resave ?? false,
+    saveUninitialized: o.saveUninitialized ?? false,
+    genid: o.genid,
+    unsetDestroy: o.unset === 'destroy',
+    userStore: userStore ?? null,
+    csrf,
+    csrfTokens: createCsrfTokens(manager.options),
+  })
+}
+
+function asTetherStore(store: SessionStore | ExpressStoreLike): SessionStore {
+  return (store as SessionStore).tetherStore === 1
+    ? (store as SessionStore)
+    : fromExpressSessionStore(store as ExpressStoreLike)
+}
+
+/** Refuses cookie settings that weaken the session cookie. Called at startup, and per request for a cookie function. */
+export function checkCookieOptions(cookie: CookieOptions): void {
+  if (typeof cookie !== 'object' || cookie === null) {
+    throw invalidOption(
+      `"cookie" must be an object of cookie attributes or a function returning one`,
+    )
+  }
+  if (cookie.httpOnly === false) {
+    throw invalidOption(
+      '"cookie.httpOnly" cannot be false: a session cookie readable by scripts can be stolen by any XSS. ' +
+        'Give scripts a separate, non-session value if they need one',
+    )
+  }
+  if (cookie.sameSite === 'none' && cookie.secure === false) {
+    throw invalidOption(
+      '"cookie.sameSite" "none" needs "cookie.secure" true or "auto"; browsers drop it otherwise',
+    )
+  }
+  if (
+    cookie.expires != null &&
+    !(cookie.expires instanceof Date && Number.isFinite(cookie.expires.getTime()))
+  ) {
+    throw invalidOption(`"cookie.expires" must be a valid Date or null; prefer "cookie.maxAge"`)
+  }
+  if (
+    cookie.maxAge !== undefined &&
+    cookie.maxAge !== null &&
+    (typeof cookie.maxAge !== 'number' || !(cookie.maxAge > 0))
+  ) {
+    throw invalidOption(
+      `"cookie.maxAge" must be a positive number of ms or null; got ${JSON.stringify(cookie.maxAge)}`,
+    )
+  }
+}
+
+/** Runs `genid` and validates what it returned. */
+export function customId<N>(genid: (req: N) => string, req: N): string {
+  const id = genid(req)
+  const problem = checkCustomId(id)
+  if (problem !== null) throw invalidOption(`genid option ${problem}`)
+  return id
+}

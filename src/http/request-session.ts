@@ -1,0 +1,282 @@
+import type { CommitOutcome, RequestContext, SessionState } from '../core/manager-types.js'
+import { authAge, csrfAnchor } from '../core/session-rules.js'
+import type { StoredCookie } from '../stores/types.js'
+import { TetherError } from '../errors.js'
+import type { AdapterHooks } from './adapter-hooks.js'
+import { Cookie, type CookieOptions } from './cookie.js'
+import { nonceCookieLine, nonceFromCookie } from './csrf.js'
+import { customId, type ResolvedHttpOptions } from './options.js'
+import type { RequestView } from './request-view.js'
+import { STATE, type SessionObject } from './session-object.js'
+import { clearCookieLine, sessionCookieLine } from './set-cookie.js'
+
+/** What a request session needs from its engine: the options and the adapter's hooks. */
+export interface EngineParts<N, R> {
+  readonly cfg: ResolvedHttpOptions<N>
+  readonly hooks: AdapterHooks<N, R>
+}
+
+/**
+ * Everything Tether tracks for one request: the session state, the cookie settings and what the
+ * request did. One instance per request; the application's session object points back here.
+ * Framework-free: the adapter's hooks put the session object on the request and headers on the
+ * response.
+ */
+export class RequestSession<N = unknown, R = unknown> {
+  session!: SessionState
+  /** The session object the application holds (changes on regenerate, login, logout, reload). */
+  private current: SessionObject | null = null
+  /** A session was ended during the request, so a presented cookie must be cleared. */
+  private ended = false
+  /** `save()` was called and nothing changed since, so `resave` need not write again. */
+  private saved = false
+  /** The pre-session CSRF nonce of this request, once `csrfToken()` issued or found one. */
+  private nonce: string | undefined
+
+  readonly engine: EngineParts<N, R>
+  readonly native: N
+  readonly out: R
+  readonly view: RequestView
+  readonly ctx: RequestContext
+  readonly cookieOptions: CookieOptions
+  readonly cookieName: string
+
+  constructor(
+    engine: EngineParts<N, R>,
+    native: N,
+    out: R,
+    view: RequestView,
+    ctx: RequestContext,
+    cookieOptions: CookieOptions,
+    cookieName: string,
+  ) {
+    this.engine = engine
+    this.native = native
+    this.out = out
+    this.view = view
+    this.ctx = ctx
+    this.cookieOptions = cookieOptions
+    this.cookieName = cookieName
+  }
+
+  get secure(): boolean {
+    return this.view.secure
+  }
+
+  now(): number {
+    return this.engine.cfg.manager.options.clock.now()
+  }
+
+  /** Milliseconds since the user last authenticated, or null (see core `authAge`). */
+  authAge(): number | null {
+    return authAge(this.session, this.now())
+  }
+
+  /** Puts a session on the request: a loaded one, or a new one when `loaded` is null. */
+  attach(loaded: SessionState | null, data?: Record<string, unknown>): SessionObject {
+    const { cfg, hooks } = this.engine
+    const { manager, genid } = cfg
+    this.session =
+      loaded ?? manager.create(this.ctx, genid ? customId(genid, this.native) : undefined)
+    const sess = hooks.createSession(this.native, data ?? this.session.record.data)
+    Object.defineProperty(sess, STATE, { value: this, writable: true })
+    sess.cookie = this.makeCookie(this.session.record.cookie)
+    this.current = sess
+    hooks.attach(this.native, sess, this.session.id)
+    return sess
+  }
+
+  /** Tells the adapter the id changed under the same session object (a renewal found meanwhile). */
+  private idChanged(): void {
+    if (this.current !== null) this.engine.hooks.attach(this.native, this.current, this.session.id)
+  }
+
+  private makeCookie(stored: StoredCookie | undefined): Cookie {
+    const cookie = new Cookie(this.cookieOptions)
+    if (stored?.expiresAt != null) cookie.expires = new Date(stored.expiresAt)
+    else if (stored !== undefined) cookie.maxAge = stored.originalMaxAge
+    if (stored !== undefined) cookie.originalMaxAge = stored.originalMaxAge
+    return cookie
+  }
+
+  /** The per-session cookie settings to persist, when the application changed them. */
+  private storedCookie(cookie: Cookie): StoredCookie | undefined {
+    const configured = this.cookieOptions.maxAge ?? null
+    const explicitExpiry = cookie.originalMaxAge === null && cookie.expires !== null
+    if (cookie.originalMaxAge === configured && !explicitExpiry) return this.session.record.cookie
+    return {
+      originalMaxAge: cookie.originalMaxAge,
+      expiresAt: explicitExpiry ? cookie.expires!.getTime() : null,
+    }
+  }
+
+  /** The application's data: the session object's own enumerable properties but `cookie`. */
+  private dataOf(sess: SessionObject): Record<string, unknown> {
+    const data: Record<string, unknown> = Object.create(null) as Record<string, unknown>
+    for (const key of Object.keys(sess))
+      if (key !== 'cookie') data[key] = (sess as unknown as Record<string, unknown>)[key]
+    return data
+  }
+
+  private commit(sess: SessionObject, force: boolean, saveNew: boolean): Promise<CommitOutcome> {
+    return this.engine.cfg.manager.commit(this.session, this.ctx, {
+      data: this.dataOf(sess),
+      cookie: this.storedCookie(sess.cookie),
+      force,
+      saveNew,
+      cookieExpiresAt: sess.cookie.expires?.getTime() ?? null,
+    })
+  }
+
+  async save(sess: SessionObject): Promise<void> {
+    const outcome = await this.commit(sess, true, true)
+    if (outcome === 'gone')
+      throw new TetherError(
+        'TETHER_SESSION_NOT_FOUND',
+        'session.save(): the session was ended meanwhile',
+      )
+    this.saved = true
+  }
+
+  async reload(): Promise<void> {
+    const fresh = await this.engine.cfg.manager.reload(this.session, this.ctx)
+    if (fresh === null) throw new TetherError('TETHER_SESSION_NOT_FOUND', 'failed to load session')
+    const cookie = this.current?.cookie
+    this.attach(fresh)
+    if (cookie !== undefined) this.current!.cookie = cookie
+  }
+
+  async destroy(): Promise<void> {
+    if (this.engine.hooks.current(this.native) === this.current)
+      this.engine.hooks.attach(this.native, null, undefined)
+    this.current = null
+    this.ended = true
+    await this.engine.cfg.manager.destroy(this.session, this.ctx)
+  }
+
+  async regenerate(): Promise<void> {
+    const old = this.session
+    await this.engine.cfg.manager.destroy(old, this.ctx)
+    this.attach(null, {})
+    this.engine.cfg.manager.options.emit('session.regenerated', this.ctx, { ref: this.session.ref })
+  }
+
+  async login(userId: string, opts: { class?: string }): Promise<void> {
+    const sess = this.current!
+    const { manager, genid } = this.engine.cfg
+    const next = await manager.login(this.session, this.dataOf(sess), userId, this.ctx, {
+      ...opts,
+      ...(genid ? { id: customId(genid, this.native) } : {}),
+    })
+    const cookie = sess.cookie
+    this.attach(next)
+    this.current!.cookie = cookie
+  }
+
+  async logout(opts: { clearSiteData?: boolean }): Promise<void> {
+    await this.destroy()
+    this.attach(null, {})
+    // Asks the browser to drop cached pages and storage of this origin too (sent with the response).
+    if (opts.clearSiteData === true && !this.engine.hooks.headersSent(this.out)) {
+      this.engine.hooks.setHeader(this.out, 'Clear-Site-Data', '"cache", "cookies", "storage"')
+    }
+  }
+
+  async reauthenticated(): Promise<void> {
+    this.session = await this.engine.cfg.manager.reauthenticate(this.session, this.ctx)
+    // A parallel renewal may have moved the session to a new id meanwhile.
+    this.idChanged()
+  }
+
+  async update(sess: SessionObject, fn: Parameters<SessionObject['update']>[0]): Promise<void> {
+    if (this.session.isNew) await this.commit(sess, false, true)
+    this.session = await this.engine.cfg.manager.update(this.session, fn, this.ctx)
+    this.idChanged()
+    for (const key of Object.keys(sess))
+      if (key !== 'cookie') delete (sess as unknown as Record<string, unknown>)[key]
+    Object.assign(sess, this.session.record.data)
+  }
+
+  /**
+   * The CSRF token for this request. With a stored session (or one just logged in) it is the
+   * session's token; before that, a pre-session token bound to an HttpOnly nonce cookie (set here
+   * if needed), so login forms are protected too. Reveals nothing about the session id.
+   */
+  csrfToken(): string {
+    const { csrfTokens } = this.engine.cfg
+    if (!this.session.isNew)
+      return csrfTokens.sessionToken(csrfAnchor(this.session), this.session.record.sessionClass)
+    let nonce = this.nonce ?? nonceFromCookie(this.view.header('cookie'), this.secure)
+    if (nonce === undefined) {
+      nonce = csrfTokens.newNonce()
+      this.engine.hooks.appendSetCookie(this.out, nonceCookieLine(this.secure, nonce))
+    }
+    this.nonce = nonce
+    return csrfTokens.preSessionToken(nonce)
+  }
+
+  /** Runs before the response's headers: writes the session and sets or clears the cookie. */
+  async finish(): Promise<void> {
+    const { cfg, hooks } = this.engine
+    const sess = hooks.current(this.native)
+    if (sess !== this.current || !sess) {
+      // The application dropped or replaced its session object.
+      if (cfg.unsetDestroy && !this.ended) await this.destroy()
+      if (this.ended && this.ctx.token !== undefined) this.clearCookie()
+      return
+    }
+    const current = sess as SessionObject
+    if (current.cookie.originalMaxAge !== null)
+      current.cookie.maxAge = current.cookie.originalMaxAge
+    const wasNew = this.session.isNew
+    const outcome = await this.commit(
+      current,
+      cfg.resave && !wasNew && !this.saved,
+      cfg.saveUninitialized,
+    )
+    // Ended meanwhile (a parallel login, logout or revocation): leave the cookie alone, it may
+    // already be the new one; the next request with the old cookie simply finds no session.
+    if (outcome === 'gone') return
+    if (this.shouldSetCookie(current.cookie, wasNew, outcome)) this.setCookie(current.cookie)
+    else if (this.ended && this.ctx.token !== undefined && this.session.isNew) this.clearCookie()
+  }
+
+  private shouldSetCookie(cookie: Cookie, wasNew: boolean, outcome: CommitOutcome): boolean {
+    if (this.session.isNew) return false
+    if (wasNew || this.session.needsCookie || this.engine.cfg.rolling) return true
+    // A cookie with an expiry moves with the server's: sent again whenever the store is written.
+    return (
+      cookie.expires !== null &&
+      (outcome === 'updated' || outcome === 'touched' || (this.saved && outcome === 'none'))
+    )
+  }
+
+  private setCookie(cookie: Cookie): void {
+    if (cookie.secure === true && !this.secure) return // express-session: a Secure cookie is never sent over http
+    const { hooks, cfg } = this.engine
+    if (hooks.headersSent(this.out)) return
+    const line = sessionCookieLine(
+      this.cookieName,
+      cfg.manager.token(this.session),
+      cookie,
+      this.secure,
+      this.session.record.absoluteExpiresAt,
+    )
+    this.sendCookie(line)
+    this.session.needsCookie = false
+  }
+
+  /** Clears the session cookie with the attributes it was set with. */
+  clearCookie(): void {
+    if (this.engine.hooks.headersSent(this.out)) return
+    this.sendCookie(clearCookieLine(this.cookieName, new Cookie(this.cookieOptions), this.secure))
+  }
+
+  private sendCookie(line: string): void {
+    const { hooks } = this.engine
+    // A response that sets or clears the session cookie must never be stored by a shared cache,
+    // or the next visitor would receive this user's cookie. Overrides what the route set.
+    hooks.setHeader(this.out, 'Cache-Control', 'no-store')
+    hooks.appendSetCookie(this.out, line)
+  }
+}
