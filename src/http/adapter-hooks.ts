@@ -7,6 +7,12 @@ import type { SessionObject } from './session-object.js'
  * costs no closures.
  */
 export interface AdapterHooks<N, R> {
+  /**
+   * Keep one session object for the whole request: `login`, `regenerate`, `logout` and `reload`
+   * swap its data in place. For APIs where the application holds the object in a variable
+   * (`const session = await sessions.load(req)`); express-session and @fastify/session replace it.
+   */
+  readonly keepObject: boolean
   /** A session object holding `data` (express-session's `Session`, Fastify's, or the plain one). */
   createSession(native: N, data: Record<string, unknown>): SessionObject
   /** Puts the session where the application reads it (`req.session`, `ctx.session`, ...); null removes it. */

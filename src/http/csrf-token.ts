@@ -1,12 +1,10 @@
 import { STATE, type SessionObject } from './session-object.js'
 
-/** What `csrfToken()` accepts: a session object, or anything that carries one. */
-export type CsrfTokenSource =
-  | SessionObject
-  /** Express's and node:http's `req`, Fastify's `request`, Koa's `ctx`. */
-  | { session?: unknown }
-  /** Hono's context (`c.var.session`). */
-  | { var: { session?: unknown } }
+/**
+ * What `csrfToken()` accepts: a session object, or what carries one: Express's and node:http's
+ * `req`, Fastify's `request`, Koa's `ctx` (`.session`), Hono's context (`c.var.session`).
+ */
+export type CsrfTokenSource = SessionObject | object
 
 function isSession(value: unknown): value is SessionObject {
   return (

@@ -28,7 +28,26 @@ export interface HttpEngine<N, R> {
    * cookie), the CSRF token check. Resolves to the request's session, or to null for a request
    * outside the cookie's path; rejects with a `TetherError` (403, 429, 503) to refuse it.
    */
-  start(native: N, out: R, view: RequestView): Promise<RequestSession<N, R> | null>
+  start(
+    native: N,
+    out: R,
+    view: RequestView,
+    opts?: StartOptions,
+  ): Promise<RequestSession<N, R> | null>
+}
+
+/** How an adapter starts a request. */
+export interface StartOptions {
+  /**
+   * Leave the CSRF token check to the adapter (`request.checkCsrfToken()`), for frameworks that
+   * parse the body after the session is loaded (Fastify's `preValidation`). @default false
+   */
+  deferTokenCheck?: boolean
+  /**
+   * Outside the cookie's path, give the request an inert session (never stored, no cookie) rather
+   * than none: for APIs where the application asks for the session itself. @default false
+   */
+  inertOutsidePath?: boolean
 }
 
 /** Builds the engine; every option is validated here, once. */
@@ -47,7 +66,7 @@ export function createHttpEngine<N, R>(
       revokeUserSessions: manager.revokeUserSessions,
       close: manager.close,
     },
-    start: (native, out, view) => start(engine, native, out, view),
+    start: (native, out, view, opts) => start(engine, native, out, view, opts),
   }
   return Object.freeze(engine)
 }
@@ -57,10 +76,12 @@ async function start<N, R>(
   native: N,
   out: R,
   view: RequestView,
+  opts: StartOptions = {},
 ): Promise<RequestSession<N, R> | null> {
   const { cfg } = engine
   // Like express-session: a request outside the cookie's path gets no session.
-  if (cfg.mountPath !== undefined && !view.path.startsWith(cfg.mountPath)) return null
+  if (cfg.mountPath !== undefined && !view.path.startsWith(cfg.mountPath))
+    return outsidePath(engine, native, out, view, opts)
   const unsafe = isUnsafe(cfg.csrf, view.method)
   // Before the session is loaded: a cross-site request costs a few string compares, no store I/O.
   if (unsafe) {
@@ -70,7 +91,7 @@ async function start<N, R>(
   const cookieOptions = cookieOptionsFor(cfg, native)
   // A cookie function picks the path per request: outside it, no session (as express-session).
   if (typeof cfg.cookie === 'function' && !view.path.startsWith(cookieOptions.path ?? '/'))
-    return null
+    return outsidePath(engine, native, out, view, opts)
   const name = cfg.name ?? defaultCookieName(cookieOptions, view.secure)
   const ctx = contextOf(view, readCookie(view.header('cookie'), name))
   const request = new RequestSession(engine, native, out, view, ctx, cookieOptions, name)
@@ -86,10 +107,42 @@ async function start<N, R>(
   }
   request.attach(outcome.session)
   // After the load (the token is tied to the session), before the route.
-  if (unsafe && cfg.csrf!.token) {
-    const refused = refuseToken(cfg.csrf!, cfg.csrfTokens, view, outcome.session)
-    if (refused !== undefined) throw rejectCsrf(cfg, ctx, refused, outcome.session)
-  }
+  if (opts.deferTokenCheck !== true) checkCsrfToken(request)
+  return request
+}
+
+/**
+ * The CSRF token check of an unsafe request, once its session is loaded (and, for a form post,
+ * its body parsed): throws the 403 `TetherError`, after emitting `csrf.rejected`.
+ */
+export function checkCsrfToken<N, R>(request: RequestSession<N, R>): void {
+  const { cfg } = request.engine
+  if (cfg.csrf === null || !cfg.csrf.token || !isUnsafe(cfg.csrf, request.view.method)) return
+  const session = request.session.isNew ? null : request.session
+  const refused = refuseToken(cfg.csrf, cfg.csrfTokens, request.view, session)
+  if (refused !== undefined) throw rejectCsrf(cfg, request.ctx, refused, session)
+}
+
+function outsidePath<N, R>(
+  engine: HttpEngine<N, R>,
+  native: N,
+  out: R,
+  view: RequestView,
+  opts: StartOptions,
+): RequestSession<N, R> | null {
+  if (opts.inertOutsidePath !== true) return null
+  const options = cookieOptionsFor(engine.cfg, native)
+  const request = new RequestSession(
+    engine,
+    native,
+    out,
+    view,
+    contextOf(view, undefined),
+    options,
+    '',
+  )
+  request.inert = true
+  request.attach(null)
   return request
 }
 

@@ -7,7 +7,7 @@ import { Cookie, type CookieOptions } from './cookie.js'
 import { nonceCookieLine, nonceFromCookie } from './csrf.js'
 import { customId, type ResolvedHttpOptions } from './options.js'
 import type { RequestView } from './request-view.js'
-import { STATE, type SessionObject } from './session-object.js'
+import { copyData, STATE, type SessionObject } from './session-object.js'
 import { clearCookieLine, sessionCookieLine } from './set-cookie.js'
 
 /** What a request session needs from its engine: the options and the adapter's hooks. */
@@ -30,6 +30,9 @@ export class RequestSession<N = unknown, R = unknown> {
   private ended = false
   /** `save()` was called and nothing changed since, so `resave` need not write again. */
   private saved = false
+  private finishing: Promise<void> | undefined
+  /** Outside the cookie's path: the session is never stored and no cookie is sent. */
+  inert = false
   /** The pre-session CSRF nonce of this request, once `csrfToken()` issued or found one. */
   private nonce: string | undefined
 
@@ -78,8 +81,10 @@ export class RequestSession<N = unknown, R = unknown> {
     const { manager, genid } = cfg
     this.session =
       loaded ?? manager.create(this.ctx, genid ? customId(genid, this.native) : undefined)
-    const sess = hooks.createSession(this.native, data ?? this.session.record.data)
-    Object.defineProperty(sess, STATE, { value: this, writable: true })
+    const kept = hooks.keepObject ? this.current : null
+    const sess = kept ?? hooks.createSession(this.native, data ?? this.session.record.data)
+    if (kept === null) Object.defineProperty(sess, STATE, { value: this, writable: true })
+    else replaceData(kept, data ?? this.session.record.data)
     sess.cookie = this.makeCookie(this.session.record.cookie)
     this.current = sess
     hooks.attach(this.native, sess, this.session.id)
@@ -146,12 +151,20 @@ export class RequestSession<N = unknown, R = unknown> {
     if (cookie !== undefined) this.current!.cookie = cookie
   }
 
+  /**
+   * Ends the session in the store; the cookie is cleared at the end of the request. Adapters that
+   * keep one session object go on with it empty, as a new anonymous session.
+   */
   async destroy(): Promise<void> {
-    if (this.engine.hooks.current(this.native) === this.current)
-      this.engine.hooks.attach(this.native, null, undefined)
-    this.current = null
+    const { hooks, cfg } = this.engine
+    const ended = this.session
     this.ended = true
-    await this.engine.cfg.manager.destroy(this.session, this.ctx)
+    if (hooks.keepObject && this.current !== null) this.attach(null, {})
+    else {
+      if (hooks.current(this.native) === this.current) hooks.attach(this.native, null, undefined)
+      this.current = null
+    }
+    await cfg.manager.destroy(ended, this.ctx)
   }
 
   async regenerate(): Promise<void> {
@@ -175,7 +188,7 @@ export class RequestSession<N = unknown, R = unknown> {
 
   async logout(opts: { clearSiteData?: boolean }): Promise<void> {
     await this.destroy()
-    this.attach(null, {})
+    if (this.current === null) this.attach(null, {})
     // Asks the browser to drop cached pages and storage of this origin too (sent with the response).
     if (opts.clearSiteData === true && !this.engine.hooks.headersSent(this.out)) {
       this.engine.hooks.setHeader(this.out, 'Clear-Site-Data', '"cache", "cookies", "storage"')
@@ -192,9 +205,7 @@ export class RequestSession<N = unknown, R = unknown> {
     if (this.session.isNew) await this.commit(sess, false, true)
     this.session = await this.engine.cfg.manager.update(this.session, fn, this.ctx)
     this.idChanged()
-    for (const key of Object.keys(sess))
-      if (key !== 'cookie') delete (sess as unknown as Record<string, unknown>)[key]
-    Object.assign(sess, this.session.record.data)
+    replaceData(sess, this.session.record.data)
   }
 
   /**
@@ -215,8 +226,17 @@ export class RequestSession<N = unknown, R = unknown> {
     return csrfTokens.preSessionToken(nonce)
   }
 
-  /** Runs before the response's headers: writes the session and sets or clears the cookie. */
-  async finish(): Promise<void> {
+  /**
+   * Runs before the response's headers: writes the session and sets or clears the cookie. Runs
+   * once; a second call gets the first one's promise.
+   */
+  finish(): Promise<void> {
+    this.finishing ??= this.commitAtEnd()
+    return this.finishing
+  }
+
+  private async commitAtEnd(): Promise<void> {
+    if (this.inert) return
     const { cfg, hooks } = this.engine
     const sess = hooks.current(this.native)
     if (sess !== this.current || !sess) {
@@ -279,4 +299,11 @@ export class RequestSession<N = unknown, R = unknown> {
     hooks.setHeader(this.out, 'Cache-Control', 'no-store')
     hooks.appendSetCookie(this.out, line)
   }
+}
+
+/** Replaces a session object's data with `data`, keeping the object (and its `cookie`). */
+function replaceData(sess: SessionObject, data: Record<string, unknown>): void {
+  for (const key of Object.keys(sess))
+    if (key !== 'cookie') delete (sess as unknown as Record<string, unknown>)[key]
+  copyData(sess, data)
 }

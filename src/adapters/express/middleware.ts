@@ -91,6 +91,7 @@ class ExpressView implements RequestView {
 
 const hooks: AdapterHooks<Req, ServerResponse> = {
   ...nodeResponseHooks,
+  keepObject: false,
   createSession: (req, data) => new Session(req, data),
   attach(req, session, id) {
     if (session === null) {
