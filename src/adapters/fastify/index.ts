@@ -5,7 +5,7 @@
  *   await app.register(fastifySession, { secret: process.env.SESSION_SECRET, store })
  *   app.get('/', async (request) => { request.session.views = (request.session.views ?? 0) + 1 })
  */
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { invalidOption } from '../../errors.js'
 import type { AdapterHooks } from '../../http/adapter-hooks.js'
@@ -112,9 +112,10 @@ function toHttpOptions(options: FastifySessionOptions): HttpOptions<FastifyReque
   return mapped
 }
 
-const plugin: FastifyPluginAsync<FastifySessionOptions> = async function tetherSession(
+const plugin: FastifyPluginCallback<FastifySessionOptions> = function tetherSession(
   fastify,
   options,
+  done,
 ) {
   const engine = createHttpEngine<Req, FastifyReply>(toHttpOptions(options), hooks)
   const { userStore } = engine.cfg
@@ -132,9 +133,14 @@ const plugin: FastifyPluginAsync<FastifySessionOptions> = async function tetherS
     req[STATE] = await engine.start(req, reply, new FastifyView(req), { deferTokenCheck: true })
   })
   // The token may be a form field: checked once the body is parsed, before the handler.
-  fastify.addHook('preValidation', async function checkToken(request) {
+  fastify.addHook('preValidation', function checkToken(request, _reply, next) {
     const state = (request as Req)[STATE]
-    if (state !== null) checkCsrfToken(state)
+    try {
+      if (state !== null) checkCsrfToken(state)
+    } catch (err) {
+      return next(err as Error)
+    }
+    next()
   })
   fastify.addHook('onSend', async function commitSession(request, _reply, payload) {
     const req = request as Req
@@ -144,6 +150,7 @@ const plugin: FastifyPluginAsync<FastifySessionOptions> = async function tetherS
     if (state !== null) await state.finish()
     return payload
   })
+  done()
 }
 
 /** The plugin, wrapped with fastify-plugin so `request.session` reaches every route. */

@@ -7,7 +7,7 @@
  *   app.get('/', (c) => { const s = c.get('session'); s.views = (s.views ?? 0) + 1; return c.text('hi') })
  */
 import type { Context, MiddlewareHandler } from 'hono'
-import { isTetherError, type TetherError } from '../../errors.js'
+import { isTetherError } from '../../errors.js'
 import type { AdapterHooks } from '../../http/adapter-hooks.js'
 import { isUnsafe } from '../../http/csrf.js'
 import { createHttpEngine, type ManagerApi } from '../../http/engine.js'
@@ -62,7 +62,7 @@ function answerable(err: unknown, c: Context): unknown {
   const answer = errorResponse(err, c.req.header('accept'))
   const response = () =>
     new Response(answer.body, { status: answer.status, headers: answer.headers })
-  return Object.assign(err, { getResponse: response }) as TetherError
+  return Object.assign(err, { getResponse: response })
 }
 
 /** Builds the middleware; bad options throw a `TetherError` here. */
@@ -73,7 +73,7 @@ export function session(options?: HonoSessionOptions): HonoSessionMiddleware {
   const middleware: MiddlewareHandler<SessionEnv> = async function tetherSession(c, next) {
     const unsafe = engine.cfg.csrf?.token === true && isUnsafe(engine.cfg.csrf, c.req.method)
     const field = await formCsrfField(c.req.raw, unsafe)
-    let request
+    let request: { finish(): Promise<void> } | null
     try {
       request = await engine.start(c, c, new FetchView(c.req.raw, clientIp(c), field), {
         inertOutsidePath: true,

@@ -124,7 +124,7 @@ export function session(options?: KoaSessionOptions): KoaSessionMiddleware {
   )
 
   const middleware: Middleware = async function tetherSession(ctx: Ctx, next) {
-    let request
+    let request: { finish(): Promise<void> } | null
     try {
       request = await engine.start(ctx, ctx, new KoaView(ctx), { inertOutsidePath: true })
     } catch (err) {

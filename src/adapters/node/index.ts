@@ -153,7 +153,7 @@ export function createSessions(options?: NodeSessionOptions): NodeSessions {
   async function load(req: Req, res?: ServerResponse) {
     const target = new NodeTarget()
     if (res !== undefined) target.bind(res)
-    let request
+    let request: { finish(): Promise<void> } | null
     try {
       request = await engine.start(req, target, new NodeView(req, proxy), {
         inertOutsidePath: true,

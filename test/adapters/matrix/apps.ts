@@ -68,7 +68,7 @@ const express_: Build = async (options) => {
 const fastify_: Build = async (options) => {
   const app = Fastify()
   await app.register(fastifySession, options as never)
-  app.get('/csrf', async (request) => ({ token: csrfToken(request) }))
+  app.get('/csrf', (request, reply) => reply.send({ token: csrfToken(request) }))
   app.all('/*', async (request, reply) => {
     const [route, query] = routeOf(request.method, request.url)
     const action = ROUTES[route]
@@ -127,7 +127,7 @@ const fetch_: Build = async (options) => {
 const koa_: Build = async (options) => {
   const app = new Koa()
   app.use(koaSession(options as never))
-  app.use(async (ctx) => {
+  app.use(async function routes(ctx) {
     const [route, query] = routeOf(ctx.method, ctx.url)
     if (route === 'GET /csrf') {
       ctx.body = { token: csrfToken(ctx) }
@@ -138,7 +138,8 @@ const koa_: Build = async (options) => {
     ctx.body = await action(ctx.session as SessionObject, query)
   })
   app.silent = true
-  return listenOn(createServer(app.callback()))
+  const callback = app.callback()
+  return listenOn(createServer((req, res) => void callback(req, res)))
 }
 
 const node_: Build = async (options) => {
