@@ -5,7 +5,7 @@
  */
 import type { Request } from 'express'
 import { pino, type DestinationStream, type Level, type Logger } from 'pino'
-import type { TetherEvent, TetherEventType } from 'tether-session'
+import { unmapIPv4, type TetherEvent, type TetherEventType } from 'tether-session'
 
 export type { Logger } from 'pino'
 
@@ -54,7 +54,7 @@ export function requestEvent(
   extra: { reason?: string; userId?: string } = {},
 ): TetherEvent {
   const event: TetherEvent = { time: Date.now(), type, path: req.path, ...extra }
-  if (req.ip !== undefined) event.ip = req.ip
+  if (req.ip !== undefined) event.ip = unmapIPv4(req.ip)
   const ua = req.get('user-agent')
   if (ua !== undefined) event.userAgent = ua
   return event

@@ -5,7 +5,7 @@
  * Slows guessing without locking the real user out from everywhere else.
  */
 import type { Request } from 'express'
-import type { TetherEvent } from 'tether-session'
+import { unmapIPv4, type TetherEvent } from 'tether-session'
 import { HttpError } from './http.js'
 import { requestEvent } from './log.js'
 import { formatDuration } from './pages/format.js'
@@ -30,10 +30,13 @@ export interface LoginLimits {
 export function createLoginLimits(onEvent: (event: TetherEvent) => void): LoginLimits {
   const perAccount = createRateLimiter({ maxFailures: 5, windowMs: WINDOW_MS })
   const perAddress = createRateLimiter({ maxFailures: 50, windowMs: WINDOW_MS })
-  const accountKey = (req: Request, username: string) => `${req.ip}\n${username.toLowerCase()}`
+  // An IPv4 client counts once whether it arrives as 192.0.2.1 or as ::ffff:192.0.2.1.
+  const address = (req: Request) => String(unmapIPv4(req.ip))
+  const accountKey = (req: Request, username: string) =>
+    `${address(req)}\n${username.toLowerCase()}`
   const pairs = (req: Request, username: string): [RateLimiter, string][] => [
     [perAccount, accountKey(req, username)],
-    [perAddress, String(req.ip)],
+    [perAddress, address(req)],
   ]
   return {
     check(req, username, form) {

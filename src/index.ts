@@ -7,6 +7,7 @@ export { TetherError, isTetherError } from './errors.js'
 export { MemoryStore } from './stores/memory.js'
 export { sessionRef } from './codec/ids.js'
 export { systemClock, expiresAt, applyPatch } from './stores/types.js'
+export { unmapIPv4 } from './core/unmap-ipv4.js'
 
 export type { TetherErrorCode } from './errors.js'
 export type {

@@ -4,11 +4,10 @@ import { TetherError, invalidOption, isTetherError } from '../errors.js'
 import type { EventContext } from '../events/types.js'
 import type { SessionFields, SessionRecord } from '../stores/types.js'
 import { dataFromSnapshot, diffData, snapshotData } from './diff.js'
-import { isIPv6 } from 'node:net'
 import { bindingMismatch, contextMeta } from './binding.js'
-import { ipPrefix } from './ip-prefix.js'
 import { resolveOptions, type ClassPolicy, type ManagerOptions } from './options.js'
 import { storeCall } from './store-call.js'
+import { throttleKey } from './throttle.js'
 import { destroyChain, dropMarkers, findSuccessor, renew } from './renewal.js'
 import { createUserSessions } from './user-sessions.js'
 import type {
@@ -91,8 +90,7 @@ export function createSessionManager(options: ManagerOptions): SessionManager {
         opts.throttle !== null &&
         ctx.ip !== undefined
       ) {
-        // IPv6 by /48 network: rotating addresses inside one allocation does not escape the count.
-        const verdict = opts.throttle(isIPv6(ctx.ip) ? (ipPrefix(ctx.ip) ?? ctx.ip) : ctx.ip)
+        const verdict = opts.throttle(throttleKey(ctx.ip))
         if (verdict.firstOfBurst) emit('ratelimit.blocked', ctx, { reason: verified.reason })
         if (verdict.blocked)
           return { session: null, rejected: verified.reason, retryAfterS: verdict.retryAfterS }
