@@ -139,6 +139,22 @@ function parseTrustProxy(value: string | undefined): TrustProxy {
   return value
 }
 
+/**
+ * TRUST_PROXY=true trusts every X-Forwarded-For entry, and Express takes the left-most one, which
+ * the client writes: login limits, the invalid-cookie throttle and the logs would key off an
+ * address the attacker picks. A hop count takes the entry the app's own proxy appended.
+ */
+function trustProxyWarning(trustProxy: TrustProxy): string | undefined {
+  if (trustProxy !== true) return undefined
+  return (
+    'TRUST_PROXY=true lets any client choose its address (Express takes the left-most ' +
+    'X-Forwarded-For entry, which the client writes), so login limits, the invalid-cookie ' +
+    'throttle and the logs see whatever address an attacker sends. Set the number of proxies in ' +
+    'front of the app instead (TRUST_PROXY=1 behind one reverse proxy or load balancer), or ' +
+    'their addresses (TRUST_PROXY=10.0.0.0/8).'
+  )
+}
+
 /** Reads and checks the whole configuration; in development may create DATA_DIR/secret. */
 export function loadConfig(env: Env = process.env): AppConfig {
   const production = env['NODE_ENV'] === 'production'
@@ -160,6 +176,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const store = parseStore(env['SESSION_STORE'])
   const { secrets, warning } = resolveSecrets(env, dataDir, production)
   const admin = resolveAdminSecret(env, secrets)
+  const trustProxy = parseTrustProxy(env['TRUST_PROXY'])
   return {
     port,
     production,
@@ -174,7 +191,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
     reauthMaxAgeMs,
     binding,
     adminClass: admin.secret === undefined ? null : { secret: admin.secret, ...adminTimeouts },
-    trustProxy: parseTrustProxy(env['TRUST_PROXY']),
-    warnings: [warning, admin.warning].filter((w) => w !== undefined),
+    trustProxy,
+    warnings: [warning, admin.warning, trustProxyWarning(trustProxy)].filter(
+      (w) => w !== undefined,
+    ),
   }
 }

@@ -58,4 +58,21 @@ describe('reference app client addresses', () => {
     })
     assert.equal(other.status, 200, 'a neighbour is not blocked')
   })
+
+  it('with TRUST_PROXY=1 counts the address the proxy saw; with true, the one the client wrote', async (t) => {
+    // The client writes a new left-most X-Forwarded-For each time; the one proxy in front of the
+    // app appends the address it saw (198.51.100.1), as nginx's $proxy_add_x_forwarded_for does.
+    const guesses = async (trustProxy: AppConfig['trustProxy']) => {
+      const app = await serveDualStack(t, { trustProxy })
+      const client = new Client(app.url)
+      const statuses: number[] = []
+      for (let i = 0; i < 6; i++) {
+        const xff = { 'x-forwarded-for': `203.0.113.${i}, 198.51.100.1` }
+        statuses.push((await login(client, 'guess', xff)).status)
+      }
+      return statuses
+    }
+    assert.deepEqual(await guesses(1), [401, 401, 401, 401, 401, 429])
+    assert.deepEqual(await guesses(true), [401, 401, 401, 401, 401, 401], 'the documented risk')
+  })
 })

@@ -9,7 +9,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import { loadConfig, parseDurationEnv } from '../../app/config.js'
-import { newSecret, tempDir } from './harness.js'
+import { newSecret, spawnServer, tempDir } from './harness.js'
 
 describe('reference app config', () => {
   it('has the documented defaults', (t) => {
@@ -230,6 +230,31 @@ describe('reference app config', () => {
     assert.equal(trust('false'), false)
     assert.equal(trust('1'), 1)
     assert.equal(trust('loopback, 10.0.0.0/8'), 'loopback, 10.0.0.0/8')
+  })
+
+  it('warns when TRUST_PROXY is true, recommending a hop count, and not for a hop count or addresses', (t) => {
+    const base = { DATA_DIR: tempDir(t), SESSION_SECRET: newSecret() }
+    const warnings = (v: string) =>
+      loadConfig({ ...base, TRUST_PROXY: v }).warnings.filter((w) => w.includes('TRUST_PROXY'))
+    const [warning, ...rest] = warnings('true')
+    assert.deepEqual(rest, [])
+    assert.match(warning!, /^TRUST_PROXY=true lets any client choose its address/)
+    assert.match(warning!, /left-most X-Forwarded-For/)
+    assert.match(warning!, /TRUST_PROXY=1/)
+    for (const quiet of ['false', '1', '2', 'loopback', '10.0.0.0/8'])
+      assert.deepEqual(warnings(quiet), [], quiet)
+  })
+
+  it('says the TRUST_PROXY warning once when npm start starts', async (t) => {
+    const server = await spawnServer(t, {
+      DATA_DIR: tempDir(t),
+      SESSION_SECRET: newSecret(),
+      SESSION_STORE: 'memory',
+      TRUST_PROXY: 'true',
+    })
+    const said = server.stdout.filter((line) => line.includes('TRUST_PROXY=true'))
+    assert.equal(said.length, 1)
+    assert.equal((JSON.parse(said[0]!) as { level: number }).level, 40, 'a warning')
   })
 
   it('stops npm start on an unknown SESSION_BINDING, naming the values it accepts', (t) => {
