@@ -15,7 +15,9 @@ import type {
 /** Options of {@link MemoryStore}. */
 export interface MemoryStoreOptions {
   /**
-   * Most sessions held at once; inserting one more evicts the least recently used.
+   * Most sessions held at once. Inserting one more evicts, in this order: a renewal marker, the
+   * least recently used anonymous session, the least recently used logged-in one. So anonymous
+   * requests, however many, never evict a logged-in user; a flood of logins still can.
    * @default 10_000
    */
   maxEntries?: number
@@ -44,12 +46,19 @@ interface Entry {
   marker: boolean
 }
 
+/** Which eviction queue an entry waits in; logged-in sessions wait in `entries` itself. */
+function queueOf(entry: Entry): 'marker' | 'anonymous' | 'user' {
+  return entry.marker ? 'marker' : entry.userId === undefined ? 'anonymous' : 'user'
+}
+
 // setInterval turns larger delays into 1 ms (TimeoutOverflowWarning).
 const MAX_TIMER_MS = 2 ** 31 - 1
 
 /**
  * A bounded in-process store: an LRU of at most `maxEntries` sessions, swept for expired ones on an
- * unref'd timer. Sessions vanish on restart and are not shared between processes.
+ * unref'd timer. Past the bound, renewal markers go first, then anonymous sessions, then logged-in
+ * ones, each least recently used first, in O(1): cookie-less requests cannot log anyone out.
+ * Sessions vanish on restart and are not shared between processes.
  */
 export class MemoryStore implements SessionStore {
   /** Brand of a Tether store. */
@@ -58,6 +67,8 @@ export class MemoryStore implements SessionStore {
   private readonly byUser = new Map<string, Set<string>>()
   /** Keys of renewal markers, oldest first. */
   private readonly markers = new Set<string>()
+  /** Keys of anonymous sessions (no user), least recently used first. */
+  private readonly anonymous = new Set<string>()
   private readonly maxEntries: number
   private readonly clock: Clock
   private timer: NodeJS.Timeout | undefined
@@ -237,12 +248,18 @@ export class MemoryStore implements SessionStore {
     return evicted
   }
 
-  /** Over `maxEntries`: renewal markers go first (oldest first), then the least recently used. */
+  /**
+   * Over `maxEntries`: renewal markers go first (oldest first), then anonymous sessions, then
+   * logged-in ones (each least recently used first). Each queue's head is its victim: O(1).
+   */
   private enforceMaxEntries(): void {
-    for (const key of this.markers) {
-      if (this.entries.size <= this.maxEntries) return
-      this.remove(key, this.entries.get(key)!)
+    for (const queue of [this.markers, this.anonymous]) {
+      for (const key of queue) {
+        if (this.entries.size <= this.maxEntries) return
+        this.remove(key, this.entries.get(key)!)
+      }
     }
+    // Only logged-in sessions are left, in LRU order.
     for (const [key, entry] of this.entries) {
       if (this.entries.size <= this.maxEntries) return
       this.remove(key, entry)
@@ -253,8 +270,11 @@ export class MemoryStore implements SessionStore {
   private place(key: string, entry: Entry, previous?: Entry): void {
     this.entries.delete(key)
     this.entries.set(key, entry)
-    if (entry.marker) this.markers.add(key)
-    else this.markers.delete(key)
+    this.markers.delete(key)
+    this.anonymous.delete(key)
+    const queue = queueOf(entry)
+    if (queue === 'marker') this.markers.add(key)
+    else if (queue === 'anonymous') this.anonymous.add(key)
     if (previous !== undefined && previous.userId !== entry.userId) this.unindex(key, previous)
     if (entry.userId === undefined) return
     let keys = this.byUser.get(entry.userId)
@@ -265,6 +285,7 @@ export class MemoryStore implements SessionStore {
   private remove(key: string, entry: Entry): void {
     this.entries.delete(key)
     this.markers.delete(key)
+    this.anonymous.delete(key)
     this.unindex(key, entry)
   }
 
