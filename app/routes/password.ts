@@ -109,7 +109,8 @@ export function passwordRoutes(ctx: AppContext): Router {
       return
     }
     limits.succeeded(req, user.username)
-    // authAt = now, and under step-up this browser and network become the session's own.
+    // A new session id (the old cookie ends), authAt = now, and this browser and network become
+    // the session's own.
     await req.session.reauthenticated()
     respond(req, res, { ok: true }, { redirect: next })
   })

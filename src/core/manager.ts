@@ -367,39 +367,54 @@ export function createSessionManager(options: ManagerOptions): SessionManager {
     return { id, ref, record, isNew: false, snapshot, needsCookie: true }
   }
 
-  async function reauthenticate(session: SessionState, ctx: EventContext): Promise<SessionState> {
+  async function reauthenticate(
+    session: SessionState,
+    ctx: EventContext,
+    reauthOpts: { id?: string } = {},
+  ): Promise<SessionState> {
     if (session.isNew || session.record.userId === undefined) {
       throw invalidOption('reauthenticated() needs a logged-in session: call login(userId) first')
     }
-    const now = clock.now()
     const current = { ...session }
-    const times = { lastSeenAt: now, idleExpiresAt: idleExpiry(now, classOf(current.record)) }
-    // Proven again from this context: it becomes the one the session is bound to.
-    const fields = { authAt: now, meta: contextMeta(ctx) }
-    const write = () => {
-      const next: SessionRecord = {
-        ...current.record,
-        ...fields,
-        ...times,
-        v: current.record.v + 1,
-      }
-      const patch = { set: {}, unset: [], fields, times, next }
-      return storeCall(opts, 'update', ctx, () => store.update(current.ref, patch))
-    }
-    let result = await write()
-    if (!result.ok && (await followRenewal(current, ctx))) result = await write()
-    if (!result.ok) {
+    // What is stored now, not what this request loaded: a parallel write or renewal may have landed.
+    let stored = await storeCall(opts, 'get', ctx, () => store.get(current.ref))
+    if (stored === null && (await followRenewal(current, ctx))) stored = current.record
+    if (stored === null) {
       throw new TetherError(
         'TETHER_SESSION_NOT_FOUND',
         'reauthenticated(): the session no longer exists in the store',
       )
     }
-    emit('session.login', ctx, {
-      reason: 'reauthenticated',
-      ref: current.ref,
-      userId: current.record.userId,
-    })
-    return { ...current, record: result.record, stepUpRequired: false }
+    const now = clock.now()
+    // A new id, as at login (ASVS 7.2.4). Data, user, class, creation time (so the absolute
+    // lifetime) and the CSRF anchor stay; proven again from this context, it becomes the bound one.
+    const record: SessionRecord = {
+      ...stored,
+      v: 1,
+      authAt: now,
+      meta: contextMeta(ctx),
+      lastSeenAt: now,
+      idleExpiresAt: idleExpiry(now, classOf(stored)),
+      renewedAt: now,
+      originRef: stored.originRef ?? current.ref,
+    }
+    delete record.unconfirmed
+    const id = reauthOpts.id ?? generateSessionId()
+    const ref = sessionRef(id)
+    // No maxPerUser: the new record replaces the old one, so the user holds no more sessions.
+    await storeCall(opts, 'create', ctx, () => store.create(ref, record))
+    // No grace window for the old id: it ends now, with whatever renewal chain led to it.
+    await destroyChain(opts, ctx, current.ref, current.id)
+    emit('session.login', ctx, { reason: 'reauthenticated', ref, userId: record.userId })
+    return {
+      ...current,
+      id,
+      ref,
+      record,
+      needsCookie: true,
+      stepUpRequired: false,
+      confirmRenewal: false,
+    }
   }
 
   async function update(

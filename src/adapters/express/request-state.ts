@@ -162,8 +162,10 @@ export class RequestState {
   }
 
   async reauthenticated(): Promise<void> {
-    this.session = await this.cfg.manager.reauthenticate(this.session, this.ctx)
-    // A parallel renewal may have moved the session to a new id meanwhile.
+    const id = this.cfg.genid ? { id: customId(this.cfg.genid, this.req) } : {}
+    // A new id, as at login: the response carries the new cookie. req.session stays the same
+    // object, so what the route set before or sets after is saved to the new id.
+    this.session = await this.cfg.manager.reauthenticate(this.session, this.ctx, id)
     this.req.sessionID = this.session.id
   }
 

@@ -117,7 +117,9 @@ export class Session {
 
   /**
    * Records that the user just re-entered their password (step-up): `authAt` becomes now, so
-   * `requireFreshAuth` lets them through again. Rejects for an anonymous session.
+   * `requireFreshAuth` lets them through again. Like `login()`, it gives the session a new id and
+   * ends the old one (the response carries the new cookie; `req.sessionID` changes), keeping the
+   * data, user, class, creation time and CSRF token. Rejects for an anonymous session.
    */
   reauthenticated(): Promise<void> {
     return stateOf(this).reauthenticated()
