@@ -97,7 +97,7 @@ export async function createApp(config: AppConfig, opts: AppOptions = {}): Promi
     config,
     sessions: sessions.manager,
     users: createUserTable(),
-    limits: createLoginLimits(onEvent),
+    limits: createLoginLimits(onEvent, logger),
     logger,
     onEvent,
   }

@@ -57,7 +57,7 @@ export function authRoutes(ctx: AppContext): Router {
       limits.check(req, username, 'login')
       const user = await users.authenticate(body.username, body.password)
       if (user === null) {
-        limits.failed(req, username)
+        limits.failed(req, username, 'login')
         res.status(401)
         respond(
           req,

@@ -105,8 +105,16 @@ export function createSessionManager(options: ManagerOptions): SessionManager {
       throw err
     }
     // A record whose creation time differs from the signed one is not the session this cookie named.
-    if (found === null || found.record.createdAt !== verified.createdAt)
+    if (found === null || found.record.createdAt !== verified.createdAt) {
+      // Signed by us, yet no live session (ended, revoked, expired): a replayed cookie is logged.
+      // The ref of a record with another creation time belongs to another session: not given out.
+      const unknown =
+        found === null
+          ? { reason: 'not_found', ref: sessionRef(verified.id) }
+          : { reason: 'created_mismatch' }
+      emit('session.unknown', ctx, unknown)
       return { session: null, rejected: 'not_found' }
+    }
     const { ref, record, followed } = found
     if (followed && found.reuse) {
       // The id was renewed, the grace window is over and the new id is in use: two parties hold it.

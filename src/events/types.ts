@@ -8,6 +8,7 @@ export type TetherEventType =
   | 'session.expired_idle'
   | 'session.expired_absolute'
   | 'session.binding_mismatch'
+  | 'session.unknown'
   | 'token.malformed'
   | 'token.forged'
   | 'token.unknown_key'

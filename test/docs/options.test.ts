@@ -86,6 +86,7 @@ const eventTypes = {
   'session.expired_idle': true,
   'session.expired_absolute': true,
   'session.binding_mismatch': true,
+  'session.unknown': true,
   'token.malformed': true,
   'token.forged': true,
   'token.unknown_key': true,
