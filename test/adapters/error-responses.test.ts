@@ -89,6 +89,14 @@ describe('error responses after a failed commit', () => {
       assertJsonError(res, 'TETHER_SESSION_TOO_LARGE')
   })
 
+  it('answers session data JSON cannot encode with a well-formed 500 on a keep-alive connection', async (t) => {
+    const s = await serve(t, {}, () => [1, 2n])
+    for (const res of await assertTwoWellFormed(s.port, 500)) {
+      assertJsonError(res, 'TETHER_INVALID_SESSION_DATA')
+      assert.match((JSON.parse(res.body) as { message: string }).message, /cart\[1\] is a BigInt/)
+    }
+  })
+
   it("leaves nothing stale for Express's own final handler either", async (t) => {
     const store = spyStore(new MemoryStore())
     store.failing = true
