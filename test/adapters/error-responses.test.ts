@@ -25,6 +25,13 @@ const ROUTE_HEADERS: Record<string, string> = {
 
 type Mount = (app: Express) => void
 
+/** A store whose every call rejects, counting them. */
+function downStore() {
+  const store = spyStore(new MemoryStore())
+  store.failing = true
+  return store
+}
+
 /** An app whose route stores `value` in the session and answers a short JSON body. */
 async function serve(
   t: TestContext,
@@ -72,8 +79,7 @@ function assertJsonError(res: KeptResponse, code: string): void {
 
 describe('error responses after a failed commit', () => {
   it('answers a store outage at commit with a well-formed 503 on a keep-alive connection', async (t) => {
-    const store = spyStore(new MemoryStore())
-    store.failing = true
+    const store = downStore()
     const s = await serve(t, { store }, () => [1, 2])
     const answers = await assertTwoWellFormed(s.port, 503)
     for (const res of answers) {
@@ -98,8 +104,7 @@ describe('error responses after a failed commit', () => {
   })
 
   it("leaves nothing stale for Express's own final handler either", async (t) => {
-    const store = spyStore(new MemoryStore())
-    store.failing = true
+    const store = downStore()
     const s = await serve(
       t,
       { store },
@@ -111,8 +116,7 @@ describe('error responses after a failed commit', () => {
   })
 
   it('leaves nothing stale for a handler that only sets the status', async (t) => {
-    const store = spyStore(new MemoryStore())
-    store.failing = true
+    const store = downStore()
     const s = await serve(
       t,
       { store },
