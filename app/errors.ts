@@ -71,6 +71,7 @@ function tetherView(err: TetherError): ErrorView {
     case 'TETHER_INVALID_OPTION':
     case 'TETHER_WEAK_SECRET':
     case 'TETHER_SESSION_TOO_LARGE':
+    case 'TETHER_INVALID_SESSION_DATA':
     case 'TETHER_NOT_SUPPORTED':
       return INTERNAL
   }

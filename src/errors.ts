@@ -17,6 +17,12 @@ export type TetherErrorCode =
   | 'TETHER_VERSION_CONFLICT'
   /** The serialised session is larger than `maxSessionBytes`. */
   | 'TETHER_SESSION_TOO_LARGE'
+  /**
+   * Session data JSON would silently lose or cannot encode (BigInt, a cycle, a function, a symbol,
+   * a Map or another non-plain object, NaN), or a reserved top-level key; the message names the
+   * key path. Nothing was written.
+   */
+  | 'TETHER_INVALID_SESSION_DATA'
   /** Too many invalid session cookies from this client address. Adapters answer 429 with `Retry-After`. */
   | 'TETHER_RATE_LIMITED'
   /** The configured store cannot do this (e.g. a per-user index on a wrapped express-session store). */
@@ -30,6 +36,7 @@ const STATUS: { readonly [C in TetherErrorCode]: number } = {
   TETHER_SESSION_NOT_FOUND: 500,
   TETHER_VERSION_CONFLICT: 409,
   TETHER_SESSION_TOO_LARGE: 500,
+  TETHER_INVALID_SESSION_DATA: 500,
   TETHER_NOT_SUPPORTED: 500,
   TETHER_RATE_LIMITED: 429,
 }

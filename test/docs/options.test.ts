@@ -73,6 +73,7 @@ const errorCodes = {
   TETHER_SESSION_NOT_FOUND: true,
   TETHER_VERSION_CONFLICT: true,
   TETHER_SESSION_TOO_LARGE: true,
+  TETHER_INVALID_SESSION_DATA: true,
   TETHER_NOT_SUPPORTED: true,
   TETHER_RATE_LIMITED: true,
 } as const satisfies Record<TetherErrorCode, true>

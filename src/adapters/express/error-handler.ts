@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { isTetherError, type TetherError } from '../../errors.js'
+import { dropBodyHeaders } from './body-headers.js'
 
 type Next = (err?: unknown) => void
 
@@ -42,17 +43,17 @@ function page(err: TetherError): string {
 export function tetherErrorHandler(): TetherErrorHandler {
   return function tetherErrors(err, req, res, next) {
     if (!isTetherError(err) || res.headersSent) return next(err)
+    // Whatever the route set for its own body (Content-Length, ETag, ...) would corrupt this one.
+    dropBodyHeaders(res)
     res.statusCode = err.status
     for (const [name, value] of Object.entries(err.headers ?? {})) res.setHeader(name, value)
     res.setHeader('Cache-Control', 'no-store')
     res.setHeader('X-Content-Type-Options', 'nosniff')
     // Tether's messages never hold a token, an id or a secret (STYLE §5), so they can be shown.
-    if (wantsHtml(req)) {
-      res.setHeader('Content-Type', 'text/html; charset=utf-8')
-      res.end(page(err))
-    } else {
-      res.setHeader('Content-Type', 'application/json; charset=utf-8')
-      res.end(JSON.stringify({ error: err.code, message: err.message }))
-    }
+    const html = wantsHtml(req)
+    const body = html ? page(err) : JSON.stringify({ error: err.code, message: err.message })
+    res.setHeader('Content-Type', `${html ? 'text/html' : 'application/json'}; charset=utf-8`)
+    res.setHeader('Content-Length', Buffer.byteLength(body))
+    res.end(body)
   }
 }

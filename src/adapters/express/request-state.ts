@@ -4,7 +4,7 @@ import type { StoredCookie } from '../../stores/types.js'
 import { TetherError } from '../../errors.js'
 import { Cookie, type CookieOptions } from './cookie.js'
 import { customId, type ResolvedExpressOptions } from './options.js'
-import { Session, STATE } from './session.js'
+import { assignData, Session, STATE } from './session.js'
 import { clearCookieHeader, setCookieHeader } from './set-cookie.js'
 
 type Req = IncomingMessage & {
@@ -175,7 +175,7 @@ export class RequestState {
     this.req.sessionID = this.session.id
     for (const key of Object.keys(sess))
       if (key !== 'cookie') delete (sess as unknown as Record<string, unknown>)[key]
-    Object.assign(sess, this.session.record.data)
+    assignData(sess, this.session.record.data)
   }
 
   /** Runs before the response's headers: writes the session and sets or clears the cookie. */

@@ -31,11 +31,7 @@ export class Session {
 
   constructor(req: IncomingMessage, data?: Record<string, unknown>) {
     Object.defineProperty(this, 'req', { value: req })
-    if (typeof data === 'object' && data !== null) {
-      for (const prop of Object.keys(data)) {
-        if (!(prop in this)) (this as Record<string, unknown>)[prop] = data[prop]
-      }
-    }
+    if (typeof data === 'object' && data !== null) assignData(this, data)
   }
 
   /** The session id (what the signed cookie carries). Changes on `regenerate` and `login`. */
@@ -135,6 +131,17 @@ export class Session {
     ) => void | Record<string, unknown> | Promise<void | Record<string, unknown>>,
   ): Promise<void> {
     return stateOf(this).update(this, fn)
+  }
+}
+
+/**
+ * Puts data on a session as own properties. A key the session already has (its methods, `id`,
+ * `cookie`, Object.prototype's names, a stored `__proto__`) is skipped: data never replaces a
+ * method or the prototype. Tether refuses such keys when set; older stored data may hold them.
+ */
+export function assignData(session: Session, data: Record<string, unknown>): void {
+  for (const prop of Object.keys(data)) {
+    if (!(prop in session)) (session as unknown as Record<string, unknown>)[prop] = data[prop]
   }
 }
 
