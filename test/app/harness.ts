@@ -111,7 +111,8 @@ async function dropTable(namespace: string): Promise<void> {
   const { default: pg } = await import('pg')
   const pool = new pg.Pool({ connectionString: DATABASE_URL })
   try {
-    await pool.query(`DROP TABLE IF EXISTS tether_sessions_${namespace}`)
+    const table = `tether_sessions_${namespace}`
+    await pool.query(`DROP TABLE IF EXISTS ${table}, ${table}_not_before`)
   } finally {
     await pool.end()
   }

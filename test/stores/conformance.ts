@@ -4,6 +4,7 @@ import { describe, it } from 'node:test'
 import type { TestContext } from 'node:test'
 import type { Clock, SessionFields, SessionRecord, SessionStore } from '../../src/stores/types.js'
 import { describeThroughManager } from './conformance-manager.js'
+import { describeNotBefore, describeSessionLimit } from './conformance-marks.js'
 import { describeData, describeUsers } from './conformance-users.js'
 import { IDLE_MS, listedKeys, makePatch, makeRecord, T0 } from './fixtures.js'
 import type { Fixture, MakeFixture, ManualClock } from './fixtures.js'
@@ -47,6 +48,8 @@ export function describeStoreConformance(
     describeUsers(fixture)
     describeData(fixture)
     describeThroughManager(fixture)
+    describeNotBefore(fixture)
+    describeSessionLimit(fixture)
   })
 }
 
