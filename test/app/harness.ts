@@ -138,6 +138,16 @@ export async function serveOn(
   return served
 }
 
+/** The Accept header of a browser asking for a page. */
+export const HTML = { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' }
+
+/** The `_csrf` value of the first form on a page. */
+export function formToken(page: string): string {
+  const match = /name="_csrf" value="([^"]+)"/.exec(page)
+  if (match === null) throw new Error('the page has no form with a CSRF token')
+  return match[1]!
+}
+
 /** One answer: status, headers, and the body as JSON (when it is) and as text. */
 export interface Answer {
   status: number
