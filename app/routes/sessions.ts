@@ -57,7 +57,11 @@ export function sessionRoutes(ctx: AppContext): Router {
     respond(req, res, { ok: true, revoked }, { redirect: `/sessions?revoked=${revoked}` })
   })
 
-  function freshUnlessCurrent(req: Request, res: Response, next: NextFunction): void {
+  function freshUnlessCurrent(
+    req: Request<{ ref: string }>,
+    res: Response,
+    next: NextFunction,
+  ): void {
     if (req.params['ref'] === req.session.ref) next()
     else fresh(req, res, next)
   }

@@ -41,6 +41,8 @@ export function testConfig(store: StoreKind, dataDir: string, over: Partial<AppC
     renewAfterMs: 15 * 60_000,
     reauthMaxAgeMs: 5 * 60_000,
     binding: 'log',
+    maxSessionsPerUser: 10,
+    sessionLimitPolicy: 'refuse',
     adminClass: null,
     trustProxy: false,
     warnings: [],
@@ -118,6 +120,18 @@ async function dropTable(namespace: string): Promise<void> {
   }
 }
 
+/** Deletes a test's "not before" mark from Redis (revoke-all leaves it, with an 8 h TTL). */
+async function deleteRedisMark(namespace: string): Promise<void> {
+  const { createClient } = await import('redis')
+  const client = createClient({ url: REDIS_URL })
+  await client.connect()
+  try {
+    await client.del(`tether:${namespace}:nb:*`)
+  } finally {
+    await client.close()
+  }
+}
+
 /**
  * The app on `kind` (config `over` on top of the test defaults), with its own namespace on a
  * shared Redis or PostgreSQL, emptied after the test.
@@ -135,6 +149,7 @@ export async function serveOn(
   })
   // t.after hooks run in the order they were added: this one after the app has closed.
   if (kind === 'postgres') t.after(() => dropTable(namespace))
+  if (kind === 'redis') t.after(() => deleteRedisMark(namespace))
   return served
 }
 
