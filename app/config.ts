@@ -155,15 +155,15 @@ function parseMaxPerUser(value: string | undefined): number | null {
   return n
 }
 
-function parseLimitPolicy(value: string | undefined): SessionLimitPolicy {
-  if (value === undefined || value === '') return 'refuse'
-  const policy = LIMIT_POLICIES.find((p) => p === value)
-  if (policy === undefined) {
-    throw new ConfigError(
-      `SESSION_LIMIT_POLICY must be one of ${LIMIT_POLICIES.join(', ')}; got ${JSON.stringify(value)}`,
-    )
-  }
-  return policy
+/** The variable `name`: one of `choices` (the first is the default when it is unset). */
+function parseChoice<T extends string>(env: Env, name: string, choices: readonly T[]): T {
+  const value = env[name]
+  if (value === undefined || value === '') return choices[0]!
+  const choice = choices.find((c) => c === value)
+  if (choice !== undefined) return choice
+  throw new ConfigError(
+    `${name} must be one of ${choices.join(', ')}; got ${JSON.stringify(value)}`,
+  )
 }
 
 /** TRUST_PROXY: "true", "false", a hop count, or what Express accepts ("loopback", "10.0.0.0/8"). */
@@ -209,7 +209,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     reauthMaxAgeMs,
     binding,
     maxSessionsPerUser: parseMaxPerUser(env['SESSION_MAX_PER_USER']),
-    sessionLimitPolicy: parseLimitPolicy(env['SESSION_LIMIT_POLICY']),
+    sessionLimitPolicy: parseChoice(env, 'SESSION_LIMIT_POLICY', LIMIT_POLICIES),
     adminClass: admin.secret === undefined ? null : { secret: admin.secret, ...adminTimeouts },
     trustProxy: parseTrustProxy(env['TRUST_PROXY']),
     warnings: [warning, admin.warning].filter((w) => w !== undefined),
