@@ -60,12 +60,12 @@ export class MemoryStore implements SessionStore, NotBeforeMarks {
   private readonly byUser = new Map<string, Set<string>>()
   /** Keys of renewal markers, oldest first. */
   private readonly markers = new Set<string>()
-  /** "Not before" marks by scope (see {@link NotBeforeMarks}). */
-  private readonly notBefore = new Map<string, { at: number; expiresAt: number }>()
   private readonly maxEntries: number
   private readonly clock: Clock
   private timer: NodeJS.Timeout | undefined
   private nextSeq = 0
+  /** "Not before" marks by scope (see {@link NotBeforeMarks}). */
+  private readonly notBefore = new Map<string, { at: number; expiresAt: number }>()
 
   constructor(options: MemoryStoreOptions = {}) {
     const { maxEntries = 10_000, sweepIntervalMs = 60_000, clock = systemClock } = options

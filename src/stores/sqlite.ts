@@ -99,7 +99,10 @@ export class SqliteStore implements SessionStore, NotBeforeMarks {
     }, this)
   }
 
-  /** Inserts `record`, evicting the user's oldest sessions beyond `maxPerUser` (or refusing) in one transaction. */
+  /**
+   * Inserts `record`, evicting the user's oldest sessions beyond `maxPerUser` (or refusing) in one
+   * transaction.
+   */
   create(key: string, record: SessionRecord, options: CreateOptions = {}): Promise<string[]> {
     return settle(function create(this: SqliteStore) {
       const { maxPerUser } = options
@@ -351,7 +354,7 @@ function prepareStatements(db: Database.Database, table: string) {
     getMark: db.prepare<{ scope: string; now: number }, { at: number }>(
       `SELECT at FROM "${table}_not_before" WHERE scope = @scope AND expires_at > @now`,
     ),
-    // SET reads the row as it was: a live mark keeps the later time and expiry, an expired one is replaced.
+    // SET reads the old row: a live mark keeps the later time and expiry, an expired one is replaced.
     setMark: db.prepare<{ scope: string; at: number; expiresAt: number; now: number }>(
       `INSERT INTO "${table}_not_before" (scope, at, expires_at) VALUES (@scope, @at, @expiresAt)
        ON CONFLICT (scope) DO UPDATE SET
