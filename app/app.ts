@@ -17,6 +17,7 @@ import { errorHandler } from './errors.js'
 import { HttpError } from './http.js'
 import { createLogger, eventLogger, type Logger } from './log.js'
 import { createLoginLimits } from './login-limits.js'
+import { adminRoutes, REVOCATION_CHECK_MS } from './routes/admin.js'
 import { authRoutes } from './routes/auth.js'
 import { passwordRoutes } from './routes/password.js'
 import { sessionRoutes } from './routes/sessions.js'
@@ -85,6 +86,13 @@ export async function createApp(config: AppConfig, opts: AppOptions = {}): Promi
       // Kept across browser restarts, never past the absolute timeout (Tether caps Expires at it).
       cookie: { maxAge: config.absoluteTimeoutMs },
       csrf: csrfOption(),
+      revocationCheckInterval: REVOCATION_CHECK_MS,
+      ...(config.maxSessionsPerUser === null
+        ? {}
+        : {
+            maxSessionsPerUser: config.maxSessionsPerUser,
+            onSessionLimit: config.sessionLimitPolicy,
+          }),
       ...(classes === undefined ? {} : { classes }),
       onEvent,
       ...(opts.clock === undefined ? {} : { clock: opts.clock }),
@@ -121,6 +129,7 @@ export async function createApp(config: AppConfig, opts: AppOptions = {}): Promi
   app.use(authRoutes(ctx))
   app.use(sessionRoutes(ctx))
   app.use(passwordRoutes(ctx))
+  app.use(adminRoutes(ctx))
   app.use(function notFound() {
     throw new HttpError(404, 'not_found', 'There is nothing at this address.')
   })

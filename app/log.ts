@@ -25,6 +25,7 @@ function levelOf(event: TetherEvent): Level {
     case 'csrf.rejected':
     case 'ratelimit.blocked':
     case 'store.error':
+    case 'session.revoked_all':
       return 'warn'
     case 'session.revoked':
       return event.reason === 'reuse' ? 'warn' : 'info'

@@ -27,6 +27,12 @@ export type TetherErrorCode =
   | 'TETHER_RATE_LIMITED'
   /** The configured store cannot do this (e.g. a per-user index on a wrapped express-session store). */
   | 'TETHER_NOT_SUPPORTED'
+  /**
+   * A login was refused: the user already holds `maxSessionsPerUser` live sessions and
+   * `onSessionLimit` is `'refuse'`. Adapters answer 409: the state of the user's sessions, not the
+   * request or its credentials, stands in the way, and ending one of them resolves it.
+   */
+  | 'TETHER_SESSION_LIMIT'
 
 const STATUS: { readonly [C in TetherErrorCode]: number } = {
   TETHER_INVALID_OPTION: 500,
@@ -39,6 +45,7 @@ const STATUS: { readonly [C in TetherErrorCode]: number } = {
   TETHER_INVALID_SESSION_DATA: 500,
   TETHER_NOT_SUPPORTED: 500,
   TETHER_RATE_LIMITED: 429,
+  TETHER_SESSION_LIMIT: 409,
 }
 
 /** The one error class of Tether. `status` is the HTTP status an adapter answers with. */
@@ -77,4 +84,14 @@ export function isTetherError(err: unknown): err is TetherError {
 /** Shorthand for the most common throw: a bad option at construction time. */
 export function invalidOption(message: string): TetherError {
   return new TetherError('TETHER_INVALID_OPTION', message)
+}
+
+/** The refusal of a create past the per-user cap under `onLimit: 'refuse'` (every store throws it). */
+export function sessionLimitReached(maxPerUser: number): TetherError {
+  return new TetherError(
+    'TETHER_SESSION_LIMIT',
+    `login refused: the user already holds ${maxPerUser} live sessions, the most ` +
+      `"maxSessionsPerUser" allows, and "onSessionLimit" is "refuse"; end one of them ` +
+      `(revokeSession, logout) or wait until one expires`,
+  )
 }

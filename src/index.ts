@@ -37,6 +37,8 @@ export type {
   UpdateResult,
   UserSessionEntry,
   CreateOptions,
+  SessionLimitPolicy,
+  NotBeforeMarks,
   Clock,
 } from './stores/types.js'
 export type { MemoryStoreOptions } from './stores/memory.js'

@@ -36,7 +36,15 @@ export type LoadOutcome =
   | {
       session: null
       rejected:
-        'none' | VerifyFailure | 'expired_idle' | 'not_found' | 'store_error' | 'binding' | 'reuse'
+        | 'none'
+        | VerifyFailure
+        | 'expired_idle'
+        | 'not_found'
+        | 'store_error'
+        | 'binding'
+        | 'reuse'
+        /** Created before the mark of `revokeAllSessions()`. */
+        | 'revoked'
       /** Set when the request must be refused with 429 (too many invalid cookies from its address). */
       retryAfterS?: number
     }

@@ -10,6 +10,7 @@ import { storeCall } from './store-call.js'
 import { throttleKey } from './throttle.js'
 import { destroyChain, dropMarkers, findSuccessor, renew } from './renewal.js'
 import { createUserSessions } from './user-sessions.js'
+import { createNotBeforeGate } from './not-before.js'
 import type {
   CommitInput,
   CommitOutcome,
@@ -38,6 +39,7 @@ export function createSessionManager(options: ManagerOptions): SessionManager {
   const opts = resolveOptions(options)
   const { store, clock, emit } = opts
   const defaultClass = opts.classes.get('default')!
+  const notBefore = createNotBeforeGate(opts)
 
   function idleExpiry(now: number, cls: ClassPolicy): number {
     // touchAfter of slack: a session touched lazily is never expired before idleTimeout of real idleness.
@@ -98,8 +100,13 @@ export function createSessionManager(options: ManagerOptions): SessionManager {
       return { session: null, rejected: verified.reason }
     }
     let found: Found | null
+    let notBeforeAt: number | null
     try {
-      found = await lookup(verified.id, now, ctx)
+      // Side by side: the mark is mostly cached, and when it is read it adds no round trip.
+      ;[found, notBeforeAt] = await Promise.all([
+        lookup(verified.id, now, ctx),
+        notBefore.current(ctx),
+      ])
     } catch (err) {
       if (opts.failOpen) return { session: null, rejected: 'store_error' }
       throw err
@@ -116,6 +123,13 @@ export function createSessionManager(options: ManagerOptions): SessionManager {
       return { session: null, rejected: 'not_found' }
     }
     const { ref, record, followed } = found
+    if (notBeforeAt !== null && verified.createdAt < notBeforeAt) {
+      // Ended by revokeAllSessions(): the signed creation time is before the mark.
+      await destroyChain(opts, ctx, ref, found.id)
+      await dropMarkers(opts, ctx, found.markers)
+      emit('session.revoked', ctx, { reason: 'all', ref, userId: record.userId })
+      return { session: null, rejected: 'revoked' }
+    }
     if (followed && found.reuse) {
       // The id was renewed, the grace window is over and the new id is in use: two parties hold it.
       await destroyChain(opts, ctx, ref, found.id)
@@ -365,11 +379,17 @@ export function createSessionManager(options: ManagerOptions): SessionManager {
     const ref = sessionRef(id)
     record.originRef = ref
     const createOpts =
-      opts.maxSessionsPerUser === undefined ? {} : { maxPerUser: opts.maxSessionsPerUser }
+      opts.maxSessionsPerUser === undefined
+        ? {}
+        : { maxPerUser: opts.maxSessionsPerUser, onLimit: opts.sessionLimit }
+    // Under a refusing cap the user's session being replaced would count against it: it goes first.
+    const replacesOwn =
+      opts.sessionLimit === 'refuse' && !session.isNew && session.record.userId === userId
+    if (replacesOwn) await destroyChain(opts, ctx, session.ref, session.id)
     const evicted = await storeCall(opts, 'create', ctx, () =>
       store.create(ref, record, createOpts),
     )
-    if (!session.isNew) await destroyChain(opts, ctx, session.ref, session.id)
+    if (!session.isNew && !replacesOwn) await destroyChain(opts, ctx, session.ref, session.id)
     for (const gone of evicted) emit('session.revoked', ctx, { reason: 'cap', ref: gone, userId })
     emit('session.login', ctx, { ref, userId })
     return { id, ref, record, isNew: false, snapshot, needsCookie: true }
@@ -487,6 +507,6 @@ export function createSessionManager(options: ManagerOptions): SessionManager {
     reauthenticate,
     update,
     close,
-    ...createUserSessions(opts),
+    ...createUserSessions(opts, notBefore),
   }
 }

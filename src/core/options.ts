@@ -3,7 +3,12 @@ import { invalidOption } from '../errors.js'
 import { createEmitter, type Emit } from '../events/emitter.js'
 import type { EventListener } from '../events/types.js'
 import { MemoryStore } from '../stores/memory.js'
-import { systemClock, type Clock, type SessionStore } from '../stores/types.js'
+import {
+  systemClock,
+  type Clock,
+  type SessionLimitPolicy,
+  type SessionStore,
+} from '../stores/types.js'
 import type { BindingPolicy } from './binding.js'
 import { createThrottle, type Throttle, type ThrottleOptions } from './throttle.js'
 import { parseDuration } from './duration.js'
@@ -45,8 +50,23 @@ export interface ManagerOptions {
   storeTimeout?: number | string
   /** On a store failure: `'fail-closed'` raises `TETHER_STORE_UNAVAILABLE` (503); `'anonymous'` goes on without a session. @default 'fail-closed' */
   onStoreError?: 'fail-closed' | 'anonymous'
-  /** Most live sessions one user may hold; a login past it evicts the oldest. @default unlimited */
+  /** Most live sessions one user may hold; a login past it evicts the oldest (see `onSessionLimit`). @default unlimited */
   maxSessionsPerUser?: number
+  /**
+   * What a login past `maxSessionsPerUser` does: `'evict-oldest'` ends the user's oldest sessions
+   * (`session.revoked`, reason `cap`); `'refuse'` refuses the new login with `TETHER_SESSION_LIMIT`
+   * (409) and ends nothing. Either is decided atomically in the store. Needs `maxSessionsPerUser`.
+   * @default 'evict-oldest'
+   */
+  onSessionLimit?: SessionLimitPolicy
+  /**
+   * How long a process keeps using the "not before" mark of `revokeAllSessions()` before reading
+   * it from the store again: at most one store read per process per interval, never one per
+   * request. So after the switch is pulled, another process may accept an old session for up to
+   * this long (the process that pulled it refuses at once). `0` reads the mark on every request.
+   * @default '5s'
+   */
+  revocationCheckInterval?: number | string
   /** Largest serialised session data accepted at commit, in bytes. @default 65536 */
   maxSessionBytes?: number
   /** Session classes with their own keyring and timeouts, chosen at `login(userId, { class })`. @default none */
@@ -93,6 +113,9 @@ export interface ResolvedOptions {
   /** null when throttling is off. */
   readonly throttle: Throttle | null
   readonly maxSessionsPerUser: number | undefined
+  readonly sessionLimit: SessionLimitPolicy
+  /** How long a read of the store's "not before" mark is reused; 0: read per request. */
+  readonly revocationCheckMs: number
   readonly maxSessionBytes: number
   readonly emit: Emit
   readonly clock: Clock
@@ -178,6 +201,11 @@ export function resolveOptions(opts: ManagerOptions): ResolvedOptions {
     binding: bindingPolicy(opts.binding),
     throttle: throttleOf(opts.throttle, clock),
     maxSessionsPerUser: positiveInt('maxSessionsPerUser', opts.maxSessionsPerUser),
+    sessionLimit: sessionLimitOf(opts.onSessionLimit, opts.maxSessionsPerUser),
+    revocationCheckMs:
+      opts.revocationCheckInterval === 0
+        ? 0
+        : parseDuration('revocationCheckInterval', opts.revocationCheckInterval, 5000),
     maxSessionBytes: positiveInt('maxSessionBytes', opts.maxSessionBytes) ?? 65_536,
     emit: createEmitter(opts.onEvent, clock),
     clock,
@@ -220,6 +248,19 @@ function renewGraceOf(value: unknown, renewAfterMs: number | null): number {
     )
   }
   return graceMs
+}
+
+function sessionLimitOf(value: unknown, maxSessionsPerUser: unknown): SessionLimitPolicy {
+  if (value === undefined) return 'evict-oldest'
+  if (value !== 'evict-oldest' && value !== 'refuse') {
+    throw invalidOption(
+      `"onSessionLimit" must be "evict-oldest" or "refuse"; got ${JSON.stringify(value)}`,
+    )
+  }
+  if (maxSessionsPerUser === undefined) {
+    throw invalidOption(`"onSessionLimit" needs "maxSessionsPerUser"; set both or neither`)
+  }
+  return value
 }
 
 function bindingPolicy(value: unknown): BindingPolicy {

@@ -1,9 +1,11 @@
-import { invalidOption } from '../errors.js'
+import { invalidOption, sessionLimitReached } from '../errors.js'
 import { settle, show } from './internal.js'
 import { applyPatch, expiresAt, systemClock } from './types.js'
 import type {
   Clock,
   CreateOptions,
+  NotBeforeMarks,
+  SessionLimitPolicy,
   SessionPatch,
   SessionRecord,
   SessionStore,
@@ -60,7 +62,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1
  * ones, each least recently used first, in O(1): cookie-less requests cannot log anyone out.
  * Sessions vanish on restart and are not shared between processes.
  */
-export class MemoryStore implements SessionStore {
+export class MemoryStore implements SessionStore, NotBeforeMarks {
   /** Brand of a Tether store. */
   readonly tetherStore = 1
   private readonly entries = new Map<string, Entry>()
@@ -73,6 +75,8 @@ export class MemoryStore implements SessionStore {
   private readonly clock: Clock
   private timer: NodeJS.Timeout | undefined
   private nextSeq = 0
+  /** "Not before" marks by scope (see {@link NotBeforeMarks}). */
+  private readonly notBefore = new Map<string, { at: number; expiresAt: number }>()
 
   constructor(options: MemoryStoreOptions = {}) {
     const { maxEntries = 10_000, sweepIntervalMs = 60_000, clock = systemClock } = options
@@ -123,10 +127,10 @@ export class MemoryStore implements SessionStore {
     }, this)
   }
 
-  /** Inserts `record`, evicting the user's oldest sessions beyond `maxPerUser`. */
+  /** Inserts `record`, evicting the user's oldest sessions beyond `maxPerUser` (or refusing). */
   create(key: string, record: SessionRecord, options: CreateOptions = {}): Promise<string[]> {
     return settle(function create(this: MemoryStore) {
-      const { maxPerUser } = options
+      const { maxPerUser, onLimit } = options
       if (maxPerUser !== undefined && (!Number.isSafeInteger(maxPerUser) || maxPerUser < 1)) {
         throw invalidOption(`"maxPerUser" must be a positive integer; got ${show(maxPerUser)}`)
       }
@@ -137,7 +141,7 @@ export class MemoryStore implements SessionStore {
       const entry = toEntry(record, this.nextSeq++)
       const evicted =
         entry.userId !== undefined && maxPerUser !== undefined
-          ? this.evictOldest(entry.userId, maxPerUser - 1)
+          ? this.makeRoom(entry.userId, maxPerUser, onLimit)
           : []
       this.place(key, entry)
       this.enforceMaxEntries()
@@ -210,6 +214,30 @@ export class MemoryStore implements SessionStore {
     }, this)
   }
 
+  /** The live "not before" mark of `scope`, or null. */
+  getNotBefore(scope: string): Promise<number | null> {
+    return settle(function getNotBefore(this: MemoryStore) {
+      const mark = this.notBefore.get(scope)
+      if (mark === undefined) return null
+      if (this.clock.now() < mark.expiresAt) return mark.at
+      this.notBefore.delete(scope)
+      return null
+    }, this)
+  }
+
+  /** Sets the "not before" mark of `scope`, never moving a live one backwards. */
+  setNotBefore(scope: string, at: number, expiresAt: number): Promise<void> {
+    return settle(function setNotBefore(this: MemoryStore) {
+      const mark = this.notBefore.get(scope)
+      if (mark === undefined || this.clock.now() >= mark.expiresAt) {
+        this.notBefore.set(scope, { at, expiresAt })
+        return
+      }
+      mark.at = Math.max(mark.at, at)
+      mark.expiresAt = Math.max(mark.expiresAt, expiresAt)
+    }, this)
+  }
+
   /** Stops the sweep timer. The sessions stay readable until the store is dropped. */
   close(): Promise<void> {
     clearInterval(this.timer)
@@ -235,6 +263,13 @@ export class MemoryStore implements SessionStore {
     return found.sort(function byAge([, a], [, b]) {
       return a.createdAt - b.createdAt || a.seq - b.seq
     })
+  }
+
+  /** Room for one more session of `userId` under the cap: evicts the oldest, or refuses. */
+  private makeRoom(userId: string, maxPerUser: number, onLimit?: SessionLimitPolicy): string[] {
+    if (onLimit !== 'refuse') return this.evictOldest(userId, maxPerUser - 1)
+    if (this.liveOfUser(userId).length >= maxPerUser) throw sessionLimitReached(maxPerUser)
+    return []
   }
 
   /** Removes the oldest live sessions of `userId` until `keep` remain; returns their keys. */

@@ -28,6 +28,8 @@ export const optionKeys = {
   binding: true,
   throttle: true,
   maxSessionsPerUser: true,
+  onSessionLimit: true,
+  revocationCheckInterval: true,
   maxSessionBytes: true,
   classes: true,
   onEvent: true,
@@ -76,6 +78,7 @@ const errorCodes = {
   TETHER_INVALID_SESSION_DATA: true,
   TETHER_NOT_SUPPORTED: true,
   TETHER_RATE_LIMITED: true,
+  TETHER_SESSION_LIMIT: true,
 } as const satisfies Record<TetherErrorCode, true>
 
 const eventTypes = {
@@ -84,6 +87,7 @@ const eventTypes = {
   'session.regenerated': true,
   'session.destroyed': true,
   'session.revoked': true,
+  'session.revoked_all': true,
   'session.expired_idle': true,
   'session.expired_absolute': true,
   'session.binding_mismatch': true,

@@ -5,6 +5,7 @@ import type { TestContext } from 'node:test'
 import type { Clock, SessionFields, SessionRecord, SessionStore } from '../../src/stores/types.js'
 import { describeThroughManager } from './conformance-manager.js'
 import { describeSessionData } from './conformance-session-data.js'
+import { describeNotBefore, describeSessionLimit } from './conformance-marks.js'
 import { describeData, describeUsers } from './conformance-users.js'
 import { IDLE_MS, listedKeys, makePatch, makeRecord, T0 } from './fixtures.js'
 import type { Fixture, MakeFixture, ManualClock } from './fixtures.js'
@@ -49,6 +50,8 @@ export function describeStoreConformance(
     describeData(fixture)
     describeThroughManager(fixture)
     describeSessionData(fixture)
+    describeNotBefore(fixture)
+    describeSessionLimit(fixture)
   })
 }
 

@@ -201,6 +201,7 @@ export function session(options?: ExpressSessionOptions): SessionMiddleware {
     listUserSessions: manager.listUserSessions,
     revokeSession: manager.revokeSession,
     revokeUserSessions: manager.revokeUserSessions,
+    revokeAllSessions: manager.revokeAllSessions,
     close: manager.close,
   }
   return Object.assign(sessionMiddleware, { manager: api })
