@@ -41,8 +41,9 @@ export function createSessionManager(options: ManagerOptions): SessionManager {
   const defaultClass = opts.classes.get('default')!
 
   function idleExpiry(now: number, cls: ClassPolicy): number {
-    // touchAfter of slack: a session touched lazily is never expired before idleTimeout of real idleness.
-    return now + cls.idleTimeoutMs + opts.touchAfterMs
+    // touchAfter of slack (at most idleTimeout / 10): a session touched lazily is never expired
+    // before idleTimeout of real idleness, nor kept past idleTimeout + 10 %.
+    return now + cls.idleTimeoutMs + cls.touchAfterMs
   }
 
   function classOf(record: SessionRecord): ClassPolicy {
@@ -157,7 +158,7 @@ export function createSessionManager(options: ManagerOptions): SessionManager {
     // (the renewing response was lost): then the old id's holder is still the only one.
     const reuse = now >= next.marker.graceUntil! && next.used
     const { ref: headRef, record: head, markers, marker } = next
-    if (!next.used && now - marker.lastSeenAt >= opts.touchAfterMs) {
+    if (!next.used && now - marker.lastSeenAt >= classOf(head).touchAfterMs) {
       // The old id is still its holder's only one: its marker lives as long as the session it
       // leads to is used through it.
       const idleExpiresAt = Math.min(marker.absoluteExpiresAt, idleExpiry(now, classOf(head)))
@@ -306,7 +307,7 @@ export function createSessionManager(options: ManagerOptions): SessionManager {
       return diff.changed || cookieChanged ? 'updated' : 'resaved'
     }
     if (renewalDue(session.record, now) && !(await stillCurrent(session, ctx))) return 'gone'
-    if (now - session.record.lastSeenAt < opts.touchAfterMs) return 'none'
+    if (now - session.record.lastSeenAt < cls.touchAfterMs) return 'none'
     const touch = () => store.touch(session.ref, times, session.record)
     let touched = await storeCall(opts, 'touch', ctx, touch)
     if (!touched && (await followRenewal(session, ctx)))

@@ -24,11 +24,21 @@ export interface ManagerOptions {
   secret: SecretInput
   /** Where sessions live. @default a new bounded `MemoryStore` (one process only) */
   store?: SessionStore
-  /** Idle timeout, enforced on the server. @default '30m' */
+  /**
+   * Idle timeout, enforced on the server: an idle session ends no later than this plus 10 % of it
+   * after its last request, an active one never earlier. May be longer than `absoluteTimeout`
+   * (the absolute lifetime then decides).
+   * @default '30m'
+   */
   idleTimeout?: number | string
   /** Absolute lifetime from creation, enforced on the server from the signed creation time. @default '8h' */
   absoluteTimeout?: number | string
-  /** An unmodified session is written to the store at most once per this interval. @default '60s' */
+  /**
+   * An unmodified session is written to the store at most once per this interval (lazy touch).
+   * At most a tenth of every idle timeout (the manager's and each class's): larger is refused,
+   * since an idle session would outlive its timeout by more than 10 %.
+   * @default the smaller of '60s' and a tenth of the idle timeout, per session class
+   */
   touchAfter?: number | string
   /**
    * A session gets a new id this long after its current one was issued; its data, creation time
@@ -39,7 +49,10 @@ export interface ManagerOptions {
    * @default '15m'
    */
   renewAfter?: false | number | string
-  /** How long a renewed-out id is still honoured. @default '1m' */
+  /**
+   * How long a renewed-out id is still honoured; shorter than `renewAfter`.
+   * @default the smaller of '1m' and half of `renewAfter`
+   */
   renewGrace?: number | string
   /** Time limit of every store operation. @default '1s' */
   storeTimeout?: number | string
@@ -75,6 +88,8 @@ export interface ClassPolicy {
   readonly signing: KeyEntry
   readonly idleTimeoutMs: number
   readonly absoluteTimeoutMs: number
+  /** Lazy-touch interval, at most a tenth of `idleTimeoutMs`: the slack added to each idle expiry. */
+  readonly touchAfterMs: number
 }
 
 /** Options after validation: what the request path reads. Frozen. */
@@ -83,7 +98,6 @@ export interface ResolvedOptions {
   readonly classes: ReadonlyMap<string, ClassPolicy>
   readonly store: SessionStore
   readonly ownsStore: boolean
-  readonly touchAfterMs: number
   /** null when renewal is off. */
   readonly renewAfterMs: number | null
   readonly renewGraceMs: number
@@ -107,10 +121,20 @@ export function resolveOptions(opts: ManagerOptions): ResolvedOptions {
   }
   const idleTimeoutMs = parseDuration('idleTimeout', opts.idleTimeout, 30 * 60_000)
   const absoluteTimeoutMs = parseDuration('absoluteTimeout', opts.absoluteTimeout, 8 * 3_600_000)
-  assertIdleWithinAbsolute('', idleTimeoutMs, absoluteTimeoutMs)
+  const touchAfterMs =
+    opts.touchAfter === undefined ? undefined : parseDuration('touchAfter', opts.touchAfter, 0)
   const ring = createKeyring(opts.secret, '"secret"')
   const classes = new Map<string, ClassPolicy>([
-    ['default', { name: 'default', signing: ring.signing, idleTimeoutMs, absoluteTimeoutMs }],
+    [
+      'default',
+      {
+        name: 'default',
+        signing: ring.signing,
+        idleTimeoutMs,
+        absoluteTimeoutMs,
+        touchAfterMs: touchAfterFor('idleTimeout', idleTimeoutMs, touchAfterMs),
+      },
+    ],
   ])
   const rings = [ring]
   if (opts.classes !== undefined) {
@@ -126,18 +150,18 @@ export function resolveOptions(opts: ManagerOptions): ResolvedOptions {
       const label = `classes.${name}`
       const classRing = createKeyring(c?.secret, `"${label}.secret"`, name)
       rings.push(classRing)
-      const policy: ClassPolicy = {
+      const classIdleMs = parseDuration(`${label}.idleTimeout`, c.idleTimeout, idleTimeoutMs)
+      classes.set(name, {
         name,
         signing: classRing.signing,
-        idleTimeoutMs: parseDuration(`${label}.idleTimeout`, c.idleTimeout, idleTimeoutMs),
+        idleTimeoutMs: classIdleMs,
         absoluteTimeoutMs: parseDuration(
           `${label}.absoluteTimeout`,
           c.absoluteTimeout,
           absoluteTimeoutMs,
         ),
-      }
-      assertIdleWithinAbsolute(`${label}.`, policy.idleTimeoutMs, policy.absoluteTimeoutMs)
-      classes.set(name, policy)
+        touchAfterMs: touchAfterFor(`${label}.idleTimeout`, classIdleMs, touchAfterMs),
+      })
     }
   }
   const onStoreError = opts.onStoreError ?? 'fail-closed'
@@ -170,7 +194,6 @@ export function resolveOptions(opts: ManagerOptions): ResolvedOptions {
     classes,
     store,
     ownsStore: opts.store === undefined,
-    touchAfterMs: parseDuration('touchAfter', opts.touchAfter, 60_000),
     renewAfterMs,
     renewGraceMs: renewGraceOf(opts.renewGrace, renewAfterMs),
     storeTimeoutMs: parseDuration('storeTimeout', opts.storeTimeout, 1000),
@@ -192,12 +215,22 @@ function positiveInt(name: string, value: unknown): number | undefined {
   return value
 }
 
-function assertIdleWithinAbsolute(prefix: string, idleMs: number, absoluteMs: number): void {
-  if (idleMs > absoluteMs) {
+/**
+ * The lazy-touch interval of a class whose idle timeout is `idleMs`. A lazily touched session
+ * outlives its last request by up to touchAfter past the idle timeout, so touchAfter is at most a
+ * tenth of it (DESIGN.md "Timeouts"): by default min(60 s, idle / 10); an explicit one above is refused.
+ */
+function touchAfterFor(idleName: string, idleMs: number, explicitMs: number | undefined): number {
+  const boundMs = Math.floor(idleMs / 10)
+  if (explicitMs === undefined) return Math.min(60_000, boundMs)
+  if (explicitMs > boundMs) {
     throw invalidOption(
-      `"${prefix}idleTimeout" (${idleMs} ms) must not exceed "${prefix}absoluteTimeout" (${absoluteMs} ms)`,
+      `"touchAfter" (${explicitMs} ms) is more than a tenth of "${idleName}" (${idleMs} ms): ` +
+        `an idle session would outlive its idle timeout by more than 10 %. Set "touchAfter" to ` +
+        `at most ${boundMs} ms, or leave it unset (it then follows each idle timeout)`,
     )
   }
+  return explicitMs
 }
 
 function renewAfterOf(value: unknown, store: SessionStore): number | null {
@@ -213,7 +246,9 @@ function renewAfterOf(value: unknown, store: SessionStore): number | null {
 }
 
 function renewGraceOf(value: unknown, renewAfterMs: number | null): number {
-  const graceMs = parseDuration('renewGrace', value, 60_000)
+  // By default the grace window follows renewAfter, so a short renewal interval needs no grace setting.
+  const defaultMs = renewAfterMs === null ? 60_000 : Math.min(60_000, Math.floor(renewAfterMs / 2))
+  const graceMs = parseDuration('renewGrace', value, defaultMs)
   if (renewAfterMs !== null && graceMs >= renewAfterMs) {
     throw invalidOption(
       `"renewGrace" (${graceMs} ms) must be shorter than "renewAfter" (${renewAfterMs} ms)`,
