@@ -40,17 +40,23 @@ export class TetherError extends Error {
   readonly status: number
   /** Seconds a client should wait before retrying, for `TETHER_STORE_UNAVAILABLE`. */
   readonly retryAfter?: number
+  /**
+   * For `TETHER_INVALID_OPTION`, when one option is at fault: its path as written in the options
+   * (`"renewAfter"`, `"classes.admin.idleTimeout"`), so an application can name its own setting.
+   */
+  readonly option?: string
 
   constructor(
     code: TetherErrorCode,
     message: string,
-    opts: { status?: number; cause?: unknown; retryAfter?: number } = {},
+    opts: { status?: number; cause?: unknown; retryAfter?: number; option?: string } = {},
   ) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause })
     this.name = 'TetherError'
     this.code = code
     this.status = opts.status ?? STATUS[code]
     if (opts.retryAfter !== undefined) this.retryAfter = opts.retryAfter
+    if (opts.option !== undefined) this.option = opts.option
   }
 
   /** Response headers for this error (Express's final handler applies `err.headers`). */
@@ -67,7 +73,7 @@ export function isTetherError(err: unknown): err is TetherError {
   )
 }
 
-/** Shorthand for the most common throw: a bad option at construction time. */
-export function invalidOption(message: string): TetherError {
-  return new TetherError('TETHER_INVALID_OPTION', message)
+/** Shorthand for the most common throw: a bad option (named by `option`) at construction time. */
+export function invalidOption(message: string, option?: string): TetherError {
+  return new TetherError('TETHER_INVALID_OPTION', message, option === undefined ? {} : { option })
 }

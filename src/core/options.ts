@@ -228,6 +228,7 @@ function touchAfterFor(idleName: string, idleMs: number, explicitMs: number | un
       `"touchAfter" (${explicitMs} ms) is more than a tenth of "${idleName}" (${idleMs} ms): ` +
         `an idle session would outlive its idle timeout by more than 10 %. Set "touchAfter" to ` +
         `at most ${boundMs} ms, or leave it unset (it then follows each idle timeout)`,
+      'touchAfter',
     )
   }
   return explicitMs
@@ -240,6 +241,7 @@ function renewAfterOf(value: unknown, store: SessionStore): number | null {
     throw invalidOption(
       `"renewAfter" needs a store with atomic writes; a wrapped express-session store has none, ` +
         `so pass renewAfter: false or use SqliteStore, RedisStore or PostgresStore`,
+      'renewAfter',
     )
   }
   return parseDuration('renewAfter', value, 15 * 60_000)
@@ -252,6 +254,7 @@ function renewGraceOf(value: unknown, renewAfterMs: number | null): number {
   if (renewAfterMs !== null && graceMs >= renewAfterMs) {
     throw invalidOption(
       `"renewGrace" (${graceMs} ms) must be shorter than "renewAfter" (${renewAfterMs} ms)`,
+      'renewGrace',
     )
   }
   return graceMs
@@ -262,6 +265,7 @@ function bindingPolicy(value: unknown): BindingPolicy {
   if (value === 'log' || value === 'step-up' || value === 'revoke') return value
   throw invalidOption(
     `"binding" must be "log", "step-up" or "revoke"; got ${JSON.stringify(value)}`,
+    'binding',
   )
 }
 

@@ -60,7 +60,10 @@ describe('idle timeout bound', () => {
         idle: fc.constant(idle),
         // Request gaps shorter than the idle timeout, the longest possible included.
         gaps: fc.array(
-          fc.tuple(fc.oneof(fc.integer({ min: 0, max: idle - 1 }), fc.constant(idle - 1)), fc.boolean()),
+          fc.tuple(
+            fc.oneof(fc.integer({ min: 0, max: idle - 1 }), fc.constant(idle - 1)),
+            fc.boolean(),
+          ),
           { maxLength: 12 },
         ),
         renew: fc.boolean(),
@@ -92,7 +95,10 @@ describe('idle timeout bound', () => {
   it('defaults touchAfter to the smaller of 60 s and a tenth of each class idle timeout', async () => {
     const s = setup({
       idleTimeout: '30m',
-      classes: { admin: { secret: newSecret(), idleTimeout: '5m' }, kiosk: { secret: newSecret(), idleTimeout: '2h' } },
+      classes: {
+        admin: { secret: newSecret(), idleTimeout: '5m' },
+        kiosk: { secret: newSecret(), idleTimeout: '2h' },
+      },
     })
     const admin = await loggedIn(s, { class: 'admin' })
     const kiosk = await loggedIn(s, { class: 'kiosk' })
@@ -118,7 +124,11 @@ describe('idle timeout bound', () => {
           touchAfter: '1m',
           classes: { admin: { secret: newSecret(), idleTimeout: '5m' } },
         }),
-      { code: 'TETHER_INVALID_OPTION', message: /^"touchAfter" \(60000 ms\) is more than a tenth of "classes\.admin\.idleTimeout" \(300000 ms\).*at most 30000 ms/ },
+      {
+        code: 'TETHER_INVALID_OPTION',
+        message:
+          /^"touchAfter" \(60000 ms\) is more than a tenth of "classes\.admin\.idleTimeout" \(300000 ms\).*at most 30000 ms/,
+      },
     )
     assert.doesNotThrow(() =>
       createSessionManager({ secret, idleTimeout: '10m', touchAfter: '1m' }).close(),
