@@ -72,6 +72,7 @@ function tetherView(err: TetherError): ErrorView {
     case 'TETHER_WEAK_SECRET':
     case 'TETHER_SESSION_TOO_LARGE':
     case 'TETHER_NOT_SUPPORTED':
+    case 'TETHER_SESSION_ID_IN_USE':
       return INTERNAL
   }
 }

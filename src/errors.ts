@@ -21,6 +21,8 @@ export type TetherErrorCode =
   | 'TETHER_RATE_LIMITED'
   /** The configured store cannot do this (e.g. a per-user index on a wrapped express-session store). */
   | 'TETHER_NOT_SUPPORTED'
+  /** A new session's id is already held by a live session: a custom `genid` returned an id in use. */
+  | 'TETHER_SESSION_ID_IN_USE'
 
 const STATUS: { readonly [C in TetherErrorCode]: number } = {
   TETHER_INVALID_OPTION: 500,
@@ -32,6 +34,7 @@ const STATUS: { readonly [C in TetherErrorCode]: number } = {
   TETHER_SESSION_TOO_LARGE: 500,
   TETHER_NOT_SUPPORTED: 500,
   TETHER_RATE_LIMITED: 429,
+  TETHER_SESSION_ID_IN_USE: 500,
 }
 
 /** The one error class of Tether. `status` is the HTTP status an adapter answers with. */

@@ -8,7 +8,7 @@ import { isIPv6 } from 'node:net'
 import { bindingMismatch, contextMeta } from './binding.js'
 import { ipPrefix } from './ip-prefix.js'
 import { resolveOptions, type ClassPolicy, type ManagerOptions } from './options.js'
-import { storeCall } from './store-call.js'
+import { createSession, storeCall } from './store-call.js'
 import { destroyChain, dropMarkers, findSuccessor, renew } from './renewal.js'
 import { createUserSessions } from './user-sessions.js'
 import type {
@@ -278,7 +278,7 @@ export function createSessionManager(options: ManagerOptions): SessionManager {
       if (!diff.changed && !input.saveNew && !input.force) return 'none'
       const record: SessionRecord = { ...session.record, ...times, data: diff.set }
       if (input.cookie !== undefined) record.cookie = input.cookie
-      await storeCall(opts, 'create', ctx, () => store.create(session.ref, record))
+      await createSession(opts, ctx, session.ref, record)
       Object.assign(session, { record, isNew: false, snapshot: diff.snapshot })
       emit('session.created', ctx, { ref: session.ref })
       return 'created'
@@ -361,9 +361,7 @@ export function createSessionManager(options: ManagerOptions): SessionManager {
     record.originRef = ref
     const createOpts =
       opts.maxSessionsPerUser === undefined ? {} : { maxPerUser: opts.maxSessionsPerUser }
-    const evicted = await storeCall(opts, 'create', ctx, () =>
-      store.create(ref, record, createOpts),
-    )
+    const evicted = await createSession(opts, ctx, ref, record, createOpts)
     if (!session.isNew) await destroyChain(opts, ctx, session.ref, session.id)
     for (const gone of evicted) emit('session.revoked', ctx, { reason: 'cap', ref: gone, userId })
     emit('session.login', ctx, { ref, userId })

@@ -1,5 +1,6 @@
 import type { Pool, PoolClient, QueryResultRow } from 'pg'
 import { invalidOption } from '../errors.js'
+import { keyInUse } from './internal.js'
 import { encodeText } from './postgres/jsonb.js'
 import { isWritten, toInsertValues, toRecord, toUpdateValues } from './postgres/rows.js'
 import type { Nullable, RecordRow } from './postgres/rows.js'
@@ -87,7 +88,7 @@ export class PostgresStore implements SessionStore {
       return this.createCapped(values, maxPerUser)
     }
     const { rowCount } = await this.query(this.sql.create, values)
-    if (rowCount === 0) throw liveKeyError()
+    if (rowCount === 0) throw keyInUse('PostgresStore')
     return []
   }
 
@@ -172,7 +173,7 @@ export class PostgresStore implements SessionStore {
         [...values, maxPerUser],
       )
       // A live session under the key: undo the evictions too.
-      if (rows[0]?.added !== 1) throw liveKeyError()
+      if (rows[0]?.added !== 1) throw keyInUse('PostgresStore')
       await client.query('COMMIT')
       return rows[0].evicted
     } catch (err) {
@@ -229,8 +230,4 @@ async function rollback(client: PoolClient): Promise<unknown> {
   } catch (err) {
     return err
   }
-}
-
-function liveKeyError(): Error {
-  return new Error('PostgresStore.create: a live session already exists under this key')
 }

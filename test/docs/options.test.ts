@@ -75,6 +75,7 @@ const errorCodes = {
   TETHER_SESSION_TOO_LARGE: true,
   TETHER_NOT_SUPPORTED: true,
   TETHER_RATE_LIMITED: true,
+  TETHER_SESSION_ID_IN_USE: true,
 } as const satisfies Record<TetherErrorCode, true>
 
 const eventTypes = {
