@@ -7,6 +7,7 @@ import { systemClock, type Clock, type SessionStore } from '../stores/types.js'
 import type { BindingPolicy } from './binding.js'
 import { createThrottle, type Throttle, type ThrottleOptions } from './throttle.js'
 import { parseDuration } from './duration.js'
+import { warnUnknownOptions } from './unknown-options.js'
 
 /** Timeouts and keys of one session class. */
 export interface SessionClassOptions {
@@ -114,11 +115,44 @@ export interface ResolvedOptions {
 
 const CLASS_NAME = /^[a-z][a-z0-9_-]{0,31}$/
 
+/** Every option of `createSessionManager`: anything else gets a TETHER_UNKNOWN_OPTION warning. */
+export const MANAGER_OPTIONS = {
+  secret: true,
+  store: true,
+  idleTimeout: true,
+  absoluteTimeout: true,
+  touchAfter: true,
+  renewAfter: true,
+  renewGrace: true,
+  storeTimeout: true,
+  onStoreError: true,
+  maxSessionsPerUser: true,
+  maxSessionBytes: true,
+  classes: true,
+  binding: true,
+  throttle: true,
+  onEvent: true,
+  clock: true,
+} as const satisfies Record<keyof ManagerOptions, true>
+
+const CLASS_OPTIONS = {
+  secret: true,
+  idleTimeout: true,
+  absoluteTimeout: true,
+} as const satisfies Record<keyof SessionClassOptions, true>
+
+const THROTTLE_OPTIONS = {
+  limit: true,
+  window: true,
+  maxTracked: true,
+} as const satisfies Record<keyof ThrottleOptions, true>
+
 /** Validates every option once; throws `TetherError` naming the option and the fix. */
 export function resolveOptions(opts: ManagerOptions): ResolvedOptions {
   if (typeof opts !== 'object' || opts === null) {
     throw invalidOption(`options must be an object with at least "secret"; got ${String(opts)}`)
   }
+  warnUnknownOptions(opts, MANAGER_OPTIONS)
   const idleTimeoutMs = parseDuration('idleTimeout', opts.idleTimeout, 30 * 60_000)
   const absoluteTimeoutMs = parseDuration('absoluteTimeout', opts.absoluteTimeout, 8 * 3_600_000)
   const touchAfterMs =
@@ -149,6 +183,7 @@ export function resolveOptions(opts: ManagerOptions): ResolvedOptions {
       }
       const label = `classes.${name}`
       const classRing = createKeyring(c?.secret, `"${label}.secret"`, name)
+      warnUnknownOptions(c, CLASS_OPTIONS, `${label}.`)
       rings.push(classRing)
       const classIdleMs = parseDuration(`${label}.idleTimeout`, c.idleTimeout, idleTimeoutMs)
       classes.set(name, {
@@ -276,6 +311,7 @@ function throttleOf(value: false | ThrottleOptions | undefined, clock: Clock): T
       `"throttle" must be false or { limit, window, maxTracked }; got ${JSON.stringify(value)}`,
     )
   }
+  if (value !== undefined) warnUnknownOptions(value, THROTTLE_OPTIONS, 'throttle.')
   return createThrottle(
     positiveInt('throttle.limit', value?.limit) ?? 20,
     parseDuration('throttle.window', value?.window, 60_000),

@@ -3,7 +3,8 @@ import { checkCustomId } from '../../codec/token.js'
 import { invalidOption } from '../../errors.js'
 import { createSessionManager } from '../../core/manager.js'
 import type { SessionManager } from '../../core/manager-types.js'
-import type { ManagerOptions } from '../../core/options.js'
+import { MANAGER_OPTIONS, type ManagerOptions } from '../../core/options.js'
+import { warnUnknownOptions, type OptionNames } from '../../core/unknown-options.js'
 import { fromExpressSessionStore, type ExpressStoreLike } from '../../stores/compat.js'
 import type { SessionStore } from '../../stores/types.js'
 import {
@@ -12,7 +13,7 @@ import {
   type ResolvedCsrfOptions,
 } from '../../csrf/options.js'
 import { createCsrfTokens, type CsrfTokens } from '../../csrf/token.js'
-import type { CookieOptions } from './cookie.js'
+import { COOKIE_OPTIONS, type CookieOptions } from './cookie.js'
 
 /** Options of the Express middleware: express-session's, plus Tether's own. */
 export interface ExpressSessionOptions extends Omit<ManagerOptions, 'store'> {
@@ -45,6 +46,25 @@ export interface ExpressSessionOptions extends Omit<ManagerOptions, 'store'> {
   csrf?: boolean | CsrfOptions
 }
 
+/**
+ * Every option of the middleware, express-session's included: anything else gets a
+ * TETHER_UNKNOWN_OPTION warning at startup.
+ */
+export const EXPRESS_OPTIONS = {
+  ...MANAGER_OPTIONS,
+  name: true,
+  key: true,
+  store: true,
+  cookie: true,
+  rolling: true,
+  resave: true,
+  saveUninitialized: true,
+  genid: true,
+  proxy: true,
+  unset: true,
+  csrf: true,
+} as const satisfies Record<keyof ExpressSessionOptions, true>
+
 /** Express options after validation. */
 export interface ResolvedExpressOptions {
   readonly manager: SessionManager
@@ -68,6 +88,7 @@ export function resolveExpressOptions(
   options: ExpressSessionOptions | undefined,
 ): ResolvedExpressOptions {
   const o = (options ?? {}) as ExpressSessionOptions & Record<string, unknown>
+  warnUnknownOptions(o, EXPRESS_OPTIONS)
   if (o.key !== undefined) {
     process.emitWarning('tether-session: the "key" option is deprecated; use "name"', {
       code: 'TETHER_DEPRECATED_KEY',
@@ -94,11 +115,16 @@ export function resolveExpressOptions(
     }
   }
   const cookie = o.cookie ?? {}
-  if (typeof cookie !== 'function') checkCookieOptions(cookie)
+  if (typeof cookie !== 'function') {
+    checkCookieOptions(cookie)
+    warnUnknownOptions(cookie, COOKIE_OPTIONS, 'cookie.')
+  }
   const csrf = resolveCsrfOptions(o.csrf)
   const userStore = o.store
   const store = userStore === undefined ? undefined : asTetherStore(userStore)
-  const { store: _userStore, csrf: _csrf, ...rest } = o
+  const { store: _userStore, csrf: _csrf, ...others } = o
+  // Only the manager's own options: the rest were checked (and unknown ones warned about) above.
+  const rest = pickOptions(others, MANAGER_OPTIONS)
   const managerOptions: ManagerOptions = store === undefined ? rest : { ...rest, store }
   if (userStore === undefined && process.env['NODE_ENV'] === 'production') {
     process.emitWarning(
@@ -122,6 +148,13 @@ export function resolveExpressOptions(
     csrf,
     csrfTokens: createCsrfTokens(manager.options),
   })
+}
+
+/** The own keys of `options` that `names` lists. */
+function pickOptions<T extends object>(options: T, names: OptionNames): T {
+  return Object.fromEntries(
+    Object.entries(options).filter(([key]) => Object.hasOwn(names, key)),
+  ) as T
 }
 
 function asTetherStore(store: SessionStore | ExpressStoreLike): SessionStore {
