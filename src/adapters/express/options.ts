@@ -13,7 +13,8 @@ import {
   type ResolvedCsrfOptions,
 } from '../../csrf/options.js'
 import { createCsrfTokens, type CsrfTokens } from '../../csrf/token.js'
-import { COOKIE_OPTIONS, type CookieOptions } from './cookie.js'
+import { COOKIE_OPTIONS, type Cookie, type CookieOptions } from './cookie.js'
+import { insecureCookieWarning } from './set-cookie.js'
 
 /** Options of the Express middleware: express-session's, plus Tether's own. */
 export interface ExpressSessionOptions extends Omit<ManagerOptions, 'store'> {
@@ -82,6 +83,8 @@ export interface ResolvedExpressOptions {
   readonly csrf: ResolvedCsrfOptions | null
   /** Makes and checks CSRF tokens with the manager's keys (`csrfToken(req)` works even when `csrf` is off). */
   readonly csrfTokens: CsrfTokens
+  /** In production: warns once when a session cookie goes out without Secure; null otherwise. */
+  readonly warnInsecureCookie: ((cookie: Cookie) => void) | null
 }
 
 export function resolveExpressOptions(
@@ -117,6 +120,7 @@ export function resolveExpressOptions(
   const cookie = o.cookie ?? {}
   if (typeof cookie !== 'function') {
     checkCookieOptions(cookie)
+    checkCookiePrefix(name, cookie)
     warnUnknownOptions(cookie, COOKIE_OPTIONS, 'cookie.')
   }
   const csrf = resolveCsrfOptions(o.csrf)
@@ -126,7 +130,8 @@ export function resolveExpressOptions(
   // Only the manager's own options: the rest were checked (and unknown ones warned about) above.
   const rest = pickOptions(others, MANAGER_OPTIONS)
   const managerOptions: ManagerOptions = store === undefined ? rest : { ...rest, store }
-  if (userStore === undefined && process.env['NODE_ENV'] === 'production') {
+  const production = process.env['NODE_ENV'] === 'production'
+  if (userStore === undefined && production) {
     process.emitWarning(
       'tether-session: no "store" given, so sessions live in this process\'s memory and are lost on restart; ' +
         'use SqliteStore, RedisStore or PostgresStore in production',
@@ -147,6 +152,7 @@ export function resolveExpressOptions(
     userStore: userStore ?? null,
     csrf,
     csrfTokens: createCsrfTokens(manager.options),
+    warnInsecureCookie: production ? insecureCookieWarning() : null,
   })
 }
 
@@ -194,6 +200,44 @@ export function checkCookieOptions(cookie: CookieOptions): void {
   ) {
     throw invalidOption(
       `"cookie.maxAge" must be a positive number of ms or null; got ${JSON.stringify(cookie.maxAge)}`,
+    )
+  }
+}
+
+/**
+ * Refuses a cookie name whose prefix the attributes break, since browsers drop such a cookie
+ * (RFC 6265bis "Cookie Name Prefixes", matched in any case): `__Host-` with a Domain, a Path other
+ * than `/` or without Secure; `__Secure-` without Secure. At startup, and per request for a cookie function.
+ */
+export function checkCookiePrefix(name: string | undefined, cookie: CookieOptions): void {
+  const prefix = /^__host-/i.test(name ?? '')
+    ? '__Host-'
+    : /^__secure-/i.test(name ?? '')
+      ? '__Secure-'
+      : undefined
+  if (prefix === undefined) return
+  const named = `"name" ${JSON.stringify(name)}`
+  if (prefix === '__Host-' && cookie.domain !== undefined) {
+    throw invalidOption(
+      `${named} cannot be used with "cookie.domain": browsers drop a __Host- cookie that has a ` +
+        `Domain attribute. Remove "cookie.domain" (the cookie is then host-only), or use a name ` +
+        `without the __Host- prefix to share the cookie with other hosts`,
+      'cookie.domain',
+    )
+  }
+  if (prefix === '__Host-' && (cookie.path ?? '/') !== '/') {
+    throw invalidOption(
+      `${named} needs "cookie.path" "/" (got ${JSON.stringify(cookie.path)}): browsers drop a ` +
+        `__Host- cookie with any other Path. Set "cookie.path" to "/", or use a name without the __Host- prefix`,
+      'cookie.path',
+    )
+  }
+  if (cookie.secure === false) {
+    throw invalidOption(
+      `${named} cannot be used with "cookie.secure" false: browsers drop a ${prefix} cookie ` +
+        `without Secure. Set "cookie.secure" to true or "auto" (behind a TLS proxy, with ` +
+        `app.set('trust proxy', ...) or "proxy": true)`,
+      'cookie.secure',
     )
   }
 }

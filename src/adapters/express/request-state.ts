@@ -5,7 +5,7 @@ import { TetherError, isTetherError } from '../../errors.js'
 import { Cookie, type CookieOptions } from './cookie.js'
 import { customId, type ResolvedExpressOptions } from './options.js'
 import { Session, STATE } from './session.js'
-import { clearCookieHeader, setCookieHeader } from './set-cookie.js'
+import { clearCookieHeader, isSecureCookie, setCookieHeader } from './set-cookie.js'
 
 type Req = IncomingMessage & {
   session?: Session | null
@@ -222,6 +222,7 @@ export class RequestState {
   private setCookie(cookie: Cookie): void {
     if (cookie.secure === true && !this.secure) return // express-session: a Secure cookie is never sent over http
     if (this.res.headersSent) return
+    if (!isSecureCookie(cookie, this.secure)) this.cfg.warnInsecureCookie?.(cookie)
     setCookieHeader(
       this.res,
       this.cookieName,
