@@ -13,18 +13,7 @@ import type { ExpressSessionOptions } from '../../src/adapters/express/options.j
 import { MemoryStore } from '../../src/stores/memory.js'
 import { listen, send } from '../helpers/http.js'
 import { newSecret } from '../helpers/secrets.js'
-
-/** The TETHER_INSECURE_COOKIE warnings emitted from now on (others are let through). */
-function insecureCookieWarnings(t: TestContext): string[] {
-  const seen: string[] = []
-  const emit = process.emitWarning.bind(process)
-  t.mock.method(process, 'emitWarning', function capture(message: string, opts?: unknown) {
-    if ((opts as { code?: string } | undefined)?.code === 'TETHER_INSECURE_COOKIE')
-      seen.push(message)
-    else emit(message, opts as NodeJS.EmitWarningOptions)
-  })
-  return seen
-}
+import { capturedWarnings } from '../helpers/warnings.js'
 
 /** NODE_ENV as given for the rest of the test. */
 function nodeEnv(t: TestContext, value: string | undefined): void {
@@ -131,7 +120,7 @@ describe('cookie prefixes', () => {
 describe('cookie without Secure in production', () => {
   it('warns once, naming trust proxy, when a TLS proxy is not trusted', async (t) => {
     nodeEnv(t, 'production')
-    const warnings = insecureCookieWarnings(t)
+    const warnings = capturedWarnings(t, 'TETHER_INSECURE_COOKIE')
     const srv = await server(t, {})
     for (let i = 0; i < 3; i++) {
       const res = await send(srv.port, { headers: HTTPS_PROXY })
@@ -148,7 +137,7 @@ describe('cookie without Secure in production', () => {
 
   it('warns once, naming cookie.secure, when it is false', async (t) => {
     nodeEnv(t, 'production')
-    const warnings = insecureCookieWarnings(t)
+    const warnings = capturedWarnings(t, 'TETHER_INSECURE_COOKIE')
     const srv = await server(t, { cookie: { secure: false } }, true)
     for (let i = 0; i < 2; i++) await send(srv.port, { headers: HTTPS_PROXY })
     assert.deepEqual(warnings, [
@@ -159,7 +148,7 @@ describe('cookie without Secure in production', () => {
 
   it('says nothing when the cookie goes out Secure', async (t) => {
     nodeEnv(t, 'production')
-    const warnings = insecureCookieWarnings(t)
+    const warnings = capturedWarnings(t, 'TETHER_INSECURE_COOKIE')
     const srv = await server(t, {}, true)
     const res = await send(srv.port, { headers: HTTPS_PROXY })
     assert.match(res.setCookies[0]!, /^__Host-sid=.*; Secure/)
@@ -168,7 +157,7 @@ describe('cookie without Secure in production', () => {
 
   it('says nothing outside production', async (t) => {
     nodeEnv(t, 'development')
-    const warnings = insecureCookieWarnings(t)
+    const warnings = capturedWarnings(t, 'TETHER_INSECURE_COOKIE')
     const srv = await server(t, { cookie: { secure: false } })
     await send(srv.port)
     nodeEnv(t, undefined)

@@ -5,7 +5,7 @@
  * are known), nested `classes.*`, `throttle.*` and `cookie.*` keys included.
  */
 import assert from 'node:assert/strict'
-import { describe, it, type TestContext } from 'node:test'
+import { describe, it } from 'node:test'
 import express from 'express'
 import session from '../../src/adapters/express/index.js'
 import { createSessionManager } from '../../src/core/manager.js'
@@ -13,18 +13,7 @@ import type { ManagerOptions } from '../../src/core/options.js'
 import { editDistance } from '../../src/core/unknown-options.js'
 import { listen, send } from '../helpers/http.js'
 import { newSecret } from '../helpers/secrets.js'
-
-/** The TETHER_UNKNOWN_OPTION warnings emitted from now on (others are let through). */
-function unknownOptionWarnings(t: TestContext): string[] {
-  const seen: string[] = []
-  const emit = process.emitWarning.bind(process)
-  t.mock.method(process, 'emitWarning', function capture(message: string, opts?: unknown) {
-    if ((opts as { code?: string } | undefined)?.code === 'TETHER_UNKNOWN_OPTION')
-      seen.push(message)
-    else emit(message, opts as NodeJS.EmitWarningOptions)
-  })
-  return seen
-}
+import { capturedWarnings } from '../helpers/warnings.js'
 
 /** Options as a caller might write them, unknown keys included. */
 function withExtra(extra: Record<string, unknown>): ManagerOptions {
@@ -34,7 +23,7 @@ function withExtra(extra: Record<string, unknown>): ManagerOptions {
 
 describe('unknown options', () => {
   it('warns about a misspelt option, naming the closest known one', (t) => {
-    const warnings = unknownOptionWarnings(t)
+    const warnings = capturedWarnings(t, 'TETHER_UNKNOWN_OPTION')
     void createSessionManager(withExtra({ idleTimout: '5m' })).close()
     assert.deepEqual(warnings, [
       'tether-session: unknown option "idleTimout" is ignored; did you mean "idleTimeout"?',
@@ -42,13 +31,13 @@ describe('unknown options', () => {
   })
 
   it('warns about an option with no close match without guessing', (t) => {
-    const warnings = unknownOptionWarnings(t)
+    const warnings = capturedWarnings(t, 'TETHER_UNKNOWN_OPTION')
     void createSessionManager(withExtra({ bearer: true })).close()
     assert.deepEqual(warnings, ['tether-session: unknown option "bearer" is ignored'])
   })
 
   it('warns about unknown keys inside classes and throttle', (t) => {
-    const warnings = unknownOptionWarnings(t)
+    const warnings = capturedWarnings(t, 'TETHER_UNKNOWN_OPTION')
     const admin = { secret: newSecret(), idleTimout: '5m' }
     void createSessionManager(withExtra({ classes: { admin }, throttle: { limt: 5 } })).close()
     assert.deepEqual(warnings, [
@@ -58,7 +47,7 @@ describe('unknown options', () => {
   })
 
   it('says nothing about known options', (t) => {
-    const warnings = unknownOptionWarnings(t)
+    const warnings = capturedWarnings(t, 'TETHER_UNKNOWN_OPTION')
     void createSessionManager({
       secret: newSecret(),
       idleTimeout: '30m',
@@ -80,7 +69,7 @@ describe('unknown options', () => {
   })
 
   it('warns once at startup for the Express middleware, knowing express-session option names, not per request', async (t) => {
-    const warnings = unknownOptionWarnings(t)
+    const warnings = capturedWarnings(t, 'TETHER_UNKNOWN_OPTION')
     const mw = session({
       secret: newSecret(),
       name: 'sid',
