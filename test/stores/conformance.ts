@@ -92,10 +92,11 @@ function describeRecords(fixture: MakeFixture): void {
     const { store, key, user } = await fixture(t)
     const first = makeRecord({ userId: user('a'), data: { first: true } })
     await store.create(key('s'), first)
-    const again = [
-      store.create(key('s'), makeRecord({ data: { first: false } })),
-      store.create(key('s'), makeRecord({ userId: user('b') })),
-      store.create(key('s'), makeRecord({ userId: user('a') }), { maxPerUser: 1 }),
+    // One after another: each is refused on its own, never as a side effect of another.
+    const again: (() => Promise<unknown>)[] = [
+      () => store.create(key('s'), makeRecord({ data: { first: false } })),
+      () => store.create(key('s'), makeRecord({ userId: user('b') })),
+      () => store.create(key('s'), makeRecord({ userId: user('a') }), { maxPerUser: 1 }),
     ]
     for (const attempt of again) await assert.rejects(attempt, { code: 'TETHER_SESSION_ID_IN_USE' })
     assert.deepEqual(await store.get(key('s')), first)
