@@ -253,7 +253,8 @@ function positiveInt(name: string, value: unknown): number | undefined {
 /**
  * The lazy-touch interval of a class whose idle timeout is `idleMs`. A lazily touched session
  * outlives its last request by up to touchAfter past the idle timeout, so touchAfter is at most a
- * tenth of it (DESIGN.md "Timeouts"): by default min(60 s, idle / 10); an explicit one above is refused.
+ * tenth of it (DESIGN.md "Timeouts"): by default min(60 s, idle / 10); an explicit one above that
+ * is refused.
  */
 function touchAfterFor(idleName: string, idleMs: number, explicitMs: number | undefined): number {
   const boundMs = Math.floor(idleMs / 10)
@@ -283,7 +284,7 @@ function renewAfterOf(value: unknown, store: SessionStore): number | null {
 }
 
 function renewGraceOf(value: unknown, renewAfterMs: number | null): number {
-  // By default the grace window follows renewAfter, so a short renewal interval needs no grace setting.
+  // By default the grace follows renewAfter, so a short renewal interval needs no grace setting.
   const defaultMs = renewAfterMs === null ? 60_000 : Math.min(60_000, Math.floor(renewAfterMs / 2))
   const graceMs = parseDuration('renewGrace', value, defaultMs)
   if (renewAfterMs !== null && graceMs >= renewAfterMs) {

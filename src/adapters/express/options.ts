@@ -207,7 +207,8 @@ export function checkCookieOptions(cookie: CookieOptions): void {
 /**
  * Refuses a cookie name whose prefix the attributes break, since browsers drop such a cookie
  * (RFC 6265bis "Cookie Name Prefixes", matched in any case): `__Host-` with a Domain, a Path other
- * than `/` or without Secure; `__Secure-` without Secure. At startup, and per request for a cookie function.
+ * than `/` or without Secure; `__Secure-` without Secure. At startup, and per request for a
+ * cookie function.
  */
 export function checkCookiePrefix(name: string | undefined, cookie: CookieOptions): void {
   const prefix = /^__host-/i.test(name ?? '')
@@ -228,7 +229,8 @@ export function checkCookiePrefix(name: string | undefined, cookie: CookieOption
   if (prefix === '__Host-' && (cookie.path ?? '/') !== '/') {
     throw invalidOption(
       `${named} needs "cookie.path" "/" (got ${JSON.stringify(cookie.path)}): browsers drop a ` +
-        `__Host- cookie with any other Path. Set "cookie.path" to "/", or use a name without the __Host- prefix`,
+        `__Host- cookie with any other Path. Set "cookie.path" to "/", or use a name without ` +
+        `the __Host- prefix`,
       'cookie.path',
     )
   }

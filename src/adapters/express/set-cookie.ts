@@ -23,8 +23,9 @@ export function insecureCookieWarning(): (cookie: Cookie) => void {
       cookie.secure === false
         ? 'because "cookie.secure" is false. Set it to true or "auto" (the default), so the cookie ' +
           'cannot leak over plain http'
-        : "because the request did not arrive over https as far as Express can tell. Behind a TLS proxy, set app.set('trust proxy', ...) " +
-          '(or the "proxy": true option) so X-Forwarded-Proto counts; otherwise serve the app over https'
+        : 'because the request did not arrive over https as far as Express can tell. Behind a ' +
+          'TLS proxy, set app.set(\'trust proxy\', ...) (or the "proxy": true option) so ' +
+          'X-Forwarded-Proto counts; otherwise serve the app over https'
     process.emitWarning(`tether-session: a session cookie went out without Secure, ${why}`, {
       code: 'TETHER_INSECURE_COOKIE',
     })
