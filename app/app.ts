@@ -22,6 +22,7 @@ import { authRoutes } from './routes/auth.js'
 import { passwordRoutes } from './routes/password.js'
 import { sessionRoutes } from './routes/sessions.js'
 import { classesOption } from './session-class.js'
+import { settingRefused, storeRefused } from './refusals.js'
 import { openStore, type OpenedStore } from './stores.js'
 import { createUserTable } from './users.js'
 
@@ -57,15 +58,19 @@ function noStore(_req: Request, res: Response, next: NextFunction): void {
 
 async function storeFor(config: AppConfig, opts: AppOptions, logger: Logger): Promise<OpenedStore> {
   if (opts.store !== undefined) return { store: opts.store, close: async () => {} }
-  return openStore(config.store, {
-    dataDir: config.dataDir,
-    redisUrl: config.redisUrl,
-    databaseUrl: config.databaseUrl,
-    namespace: opts.namespace,
-    onConnectionError: function connectionError(err) {
-      logger.error({ error: err.message }, 'lost the connection to the session store')
-    },
-  })
+  try {
+    return await openStore(config.store, {
+      dataDir: config.dataDir,
+      redisUrl: config.redisUrl,
+      databaseUrl: config.databaseUrl,
+      namespace: opts.namespace,
+      onConnectionError: function connectionError(err) {
+        logger.error({ error: err.message }, 'lost the connection to the session store')
+      },
+    })
+  } catch (err) {
+    throw storeRefused(config.store, err)
+  }
 }
 
 /** Builds the app on the configured store. */
@@ -99,7 +104,7 @@ export async function createApp(config: AppConfig, opts: AppOptions = {}): Promi
     })
   } catch (err) {
     await opened.close() // a refused option must not leave a connection open
-    throw err
+    throw settingRefused(err)
   }
   const ctx: AppContext = {
     config,

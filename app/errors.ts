@@ -81,6 +81,7 @@ function tetherView(err: TetherError): ErrorView {
     case 'TETHER_SESSION_TOO_LARGE':
     case 'TETHER_INVALID_SESSION_DATA':
     case 'TETHER_NOT_SUPPORTED':
+    case 'TETHER_SESSION_ID_IN_USE':
       return INTERNAL
   }
 }

@@ -6,7 +6,7 @@ import type { SessionFields, SessionRecord } from '../stores/types.js'
 import { dataFromSnapshot, diffData, snapshotData } from './diff.js'
 import { bindingMismatch, contextMeta } from './binding.js'
 import { resolveOptions, type ClassPolicy, type ManagerOptions } from './options.js'
-import { storeCall } from './store-call.js'
+import { createSession, storeCall } from './store-call.js'
 import { throttleKey } from './throttle.js'
 import { destroyChain, dropMarkers, findSuccessor, renew } from './renewal.js'
 import { createUserSessions } from './user-sessions.js'
@@ -42,8 +42,9 @@ export function createSessionManager(options: ManagerOptions): SessionManager {
   const notBefore = createNotBeforeGate(opts)
 
   function idleExpiry(now: number, cls: ClassPolicy): number {
-    // touchAfter of slack: a session touched lazily is never expired before idleTimeout of real idleness.
-    return now + cls.idleTimeoutMs + opts.touchAfterMs
+    // touchAfter of slack (at most idleTimeout / 10): a session touched lazily is never expired
+    // before idleTimeout of real idleness, nor kept past idleTimeout + 10 %.
+    return now + cls.idleTimeoutMs + cls.touchAfterMs
   }
 
   function classOf(record: SessionRecord): ClassPolicy {
@@ -177,7 +178,7 @@ export function createSessionManager(options: ManagerOptions): SessionManager {
     // (the renewing response was lost): then the old id's holder is still the only one.
     const reuse = now >= next.marker.graceUntil! && next.used
     const { ref: headRef, record: head, markers, marker } = next
-    if (!next.used && now - marker.lastSeenAt >= opts.touchAfterMs) {
+    if (!next.used && now - marker.lastSeenAt >= classOf(head).touchAfterMs) {
       // The old id is still its holder's only one: its marker lives as long as the session it
       // leads to is used through it.
       const idleExpiresAt = Math.min(marker.absoluteExpiresAt, idleExpiry(now, classOf(head)))
@@ -297,7 +298,7 @@ export function createSessionManager(options: ManagerOptions): SessionManager {
       if (!diff.changed && !input.saveNew && !input.force) return 'none'
       const record: SessionRecord = { ...session.record, ...times, data: diff.set }
       if (input.cookie !== undefined) record.cookie = input.cookie
-      await storeCall(opts, 'create', ctx, () => store.create(session.ref, record))
+      await createSession(opts, ctx, session.ref, record)
       Object.assign(session, { record, isNew: false, snapshot: diff.snapshot })
       emit('session.created', ctx, { ref: session.ref })
       return 'created'
@@ -326,7 +327,7 @@ export function createSessionManager(options: ManagerOptions): SessionManager {
       return diff.changed || cookieChanged ? 'updated' : 'resaved'
     }
     if (renewalDue(session.record, now) && !(await stillCurrent(session, ctx))) return 'gone'
-    if (now - session.record.lastSeenAt < opts.touchAfterMs) return 'none'
+    if (now - session.record.lastSeenAt < cls.touchAfterMs) return 'none'
     const touch = () => store.touch(session.ref, times, session.record)
     let touched = await storeCall(opts, 'touch', ctx, touch)
     if (!touched && (await followRenewal(session, ctx)))
@@ -386,9 +387,7 @@ export function createSessionManager(options: ManagerOptions): SessionManager {
     const replacesOwn =
       opts.sessionLimit === 'refuse' && !session.isNew && session.record.userId === userId
     if (replacesOwn) await destroyChain(opts, ctx, session.ref, session.id)
-    const evicted = await storeCall(opts, 'create', ctx, () =>
-      store.create(ref, record, createOpts),
-    )
+    const evicted = await createSession(opts, ctx, ref, record, createOpts)
     if (!session.isNew && !replacesOwn) await destroyChain(opts, ctx, session.ref, session.id)
     for (const gone of evicted) emit('session.revoked', ctx, { reason: 'cap', ref: gone, userId })
     emit('session.login', ctx, { ref, userId })
@@ -430,7 +429,7 @@ export function createSessionManager(options: ManagerOptions): SessionManager {
     const id = reauthOpts.id ?? generateSessionId()
     const ref = sessionRef(id)
     // No maxPerUser: the new record replaces the old one, so the user holds no more sessions.
-    await storeCall(opts, 'create', ctx, () => store.create(ref, record))
+    await createSession(opts, ctx, ref, record)
     // No grace window for the old id: it ends now, with whatever renewal chain led to it.
     await destroyChain(opts, ctx, current.ref, current.id)
     emit('session.login', ctx, { reason: 'reauthenticated', ref, userId: record.userId })

@@ -1,5 +1,5 @@
 import { invalidOption, sessionLimitReached } from '../errors.js'
-import { settle, show } from './internal.js'
+import { keyInUse, settle, show } from './internal.js'
 import { applyPatch, expiresAt, systemClock } from './types.js'
 import type {
   Clock,
@@ -135,7 +135,7 @@ export class MemoryStore implements SessionStore, NotBeforeMarks {
         throw invalidOption(`"maxPerUser" must be a positive integer; got ${show(maxPerUser)}`)
       }
       if (this.live(key) !== undefined) {
-        throw new Error('MemoryStore.create: a live session already exists under this key')
+        throw keyInUse('MemoryStore')
       }
       // Serialise first: a record that cannot be stored must not cost the user any session.
       const entry = toEntry(record, this.nextSeq++)

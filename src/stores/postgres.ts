@@ -1,5 +1,6 @@
 import type { Pool, PoolClient, QueryResultRow } from 'pg'
 import { invalidOption, sessionLimitReached } from '../errors.js'
+import { keyInUse } from './internal.js'
 import { encodeText } from './postgres/jsonb.js'
 import { isWritten, toInsertValues, toRecord, toUpdateValues } from './postgres/rows.js'
 import type { Nullable, RecordRow } from './postgres/rows.js'
@@ -92,7 +93,7 @@ export class PostgresStore implements SessionStore, NotBeforeMarks {
       return this.createCapped(values, maxPerUser, onLimit)
     }
     const { rowCount } = await this.query(this.sql.create, values)
-    if (rowCount === 0) throw liveKeyError()
+    if (rowCount === 0) throw keyInUse('PostgresStore')
     return []
   }
 
@@ -207,7 +208,7 @@ export class PostgresStore implements SessionStore, NotBeforeMarks {
         [...values, maxPerUser],
       )
       // A live session under the key: undo the evictions too.
-      if (rows[0]?.added !== 1) throw liveKeyError()
+      if (rows[0]?.added !== 1) throw keyInUse('PostgresStore')
       await client.query('COMMIT')
       return rows[0].evicted
     } catch (err) {
@@ -225,7 +226,8 @@ export class PostgresStore implements SessionStore, NotBeforeMarks {
     const [key, userId, , , , , , now] = values
     const count = await client.query<{ live: number }>(this.sql.countLive, [key, userId, now])
     if ((count.rows[0]?.live ?? 0) >= maxPerUser) throw sessionLimitReached(maxPerUser)
-    if ((await client.query(this.sql.create, values)).rowCount === 0) throw liveKeyError()
+    if ((await client.query(this.sql.create, values)).rowCount === 0)
+      throw keyInUse('PostgresStore')
   }
 
   /** Runs one statement on the pool, creating the table first when `autoCreate` is set. */
@@ -276,8 +278,4 @@ async function rollback(client: PoolClient): Promise<unknown> {
   } catch (err) {
     return err
   }
-}
-
-function liveKeyError(): Error {
-  return new Error('PostgresStore.create: a live session already exists under this key')
 }

@@ -29,7 +29,7 @@
  * create (Redis gone mid-way) can leave its flagged sessions usable but unlisted until they expire
  * (destroyByUser still removes them). Key layout and TTLs: docs/stores/redis.md.
  */
-import { show } from './internal.js'
+import { keyInUse, show } from './internal.js'
 import { invalidOption } from '../errors.js'
 import { expiresAt, systemClock } from './types.js'
 import type {
@@ -145,7 +145,7 @@ export class RedisStore implements SessionStore, NotBeforeMarks {
     const added = await addEntry(this.ctx, userId, key, times, maxPerUser ?? 0, false, refuse)
     if (!(await this.write(key, record, ident(added.seq, userId)))) {
       await undoAdd(this.ctx, userId, key, added)
-      throw new Error('RedisStore.create: a live session already exists under this key')
+      throw keyInUse('RedisStore')
     }
     return added.victims.length === 0 ? [] : evictVictims(this.ctx, userId, added.victims)
   }
@@ -230,7 +230,7 @@ export class RedisStore implements SessionStore, NotBeforeMarks {
     const argv = [String(now), String(Math.max(0, ttlMs)), ix, ...recordPairs(record, ix)]
     const reply = await runScript(this.redis, CREATE, this.ctx.sessionKey(key), argv)
     if (reply === 'exists' && ix === '') {
-      throw new Error('RedisStore.create: a live session already exists under this key')
+      throw keyInUse('RedisStore')
     }
     return reply !== 'exists'
   }

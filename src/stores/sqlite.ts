@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3'
-import { settle, show } from './internal.js'
+import { keyInUse, settle, show } from './internal.js'
 import { invalidOption, sessionLimitReached } from '../errors.js'
 import { applyPatch, expiresAt, systemClock } from './types.js'
 import type {
@@ -254,6 +254,8 @@ function createInTx(
   refuse: boolean,
 ): string[] {
   sql.dropExpired.run({ key: row.key, now })
+  // Before any eviction: under a cap, the live session on this key could be the one evicted.
+  if (sql.get.get({ key: row.key, now }) !== undefined) throw keyInUse('SqliteStore')
   const evicted: string[] = []
   if (row.userId !== null && maxPerUser !== undefined) {
     const others = sql.keysByUser.all({ userId: row.userId, now })
@@ -264,7 +266,6 @@ function createInTx(
       evicted.push(key)
     }
   }
-  // A live row under the same key fails the primary key here, which rolls back the evictions.
   sql.insert.run(row)
   return evicted
 }

@@ -147,8 +147,9 @@ export interface SessionStore extends Partial<NotBeforeMarks> {
   /** The live record under `key`, or null. */
   get(key: string): Promise<SessionRecord | null>
   /**
-   * Inserts a new record (v is 1) and indexes it under its userId. Rejects when a live session
-   * holds the key; replaces an expired one. Times are whole epoch milliseconds. Rejects with a
+   * Inserts a new record (v is 1) and indexes it under its userId. Rejects with a `TetherError`
+   * `TETHER_SESSION_ID_IN_USE` when a live session holds the key (changing nothing, evicting
+   * nothing); replaces an expired one. Times are whole epoch milliseconds. Rejects with a
    * `TETHER_SESSION_LIMIT` TetherError when `onLimit` is `'refuse'` and the user is at the cap.
    * @returns keys of sessions evicted because of `maxPerUser`.
    */

@@ -93,6 +93,26 @@ function describeRecords(fixture: MakeFixture): void {
     assert.deepEqual((await store.get(key('s')))?.data, { first: true })
   })
 
+  it('tells a taken key apart from an outage: TETHER_SESSION_ID_IN_USE, with or without a user', async function taken(t) {
+    const { store, key, user } = await fixture(t)
+    const first = makeRecord({ userId: user('a'), data: { first: true } })
+    await store.create(key('s'), first)
+    // One after another: each is refused on its own, never as a side effect of another.
+    const again: (() => Promise<unknown>)[] = [
+      () => store.create(key('s'), makeRecord({ data: { first: false } })),
+      () => store.create(key('s'), makeRecord({ userId: user('b') })),
+      () => store.create(key('s'), makeRecord({ userId: user('a') }), { maxPerUser: 1 }),
+    ]
+    for (const attempt of again) await assert.rejects(attempt, { code: 'TETHER_SESSION_ID_IN_USE' })
+    assert.deepEqual(await store.get(key('s')), first)
+    assert.deepEqual(
+      await listedKeys(store, user('a')),
+      [key('s')],
+      'not evicted by the refused create',
+    )
+    assert.deepEqual(await listedKeys(store, user('b')), [])
+  })
+
   it('replaces an expired session on create under the same key', async function reuse(t) {
     const { store, clock, key } = await fixture(t)
     await store.create(key('s'), makeRecord({ data: { first: true } }))

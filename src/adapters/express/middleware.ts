@@ -7,6 +7,7 @@ import { csrfRejected, refuseCrossSite, refuseToken, type CsrfFailure } from './
 import { holdResponse } from './hold-response.js'
 import {
   checkCookieOptions,
+  checkCookiePrefix,
   resolveExpressOptions,
   type ExpressSessionOptions,
   type ResolvedExpressOptions,
@@ -65,6 +66,7 @@ function cookieOptionsFor(cfg: ResolvedExpressOptions, req: Req): CookieOptions 
   if (typeof cfg.cookie !== 'function') return cfg.cookie
   const opts = cfg.cookie(req)
   checkCookieOptions(opts)
+  checkCookiePrefix(cfg.name, opts)
   return opts
 }
 

@@ -1,11 +1,11 @@
 import { ServerResponse, type IncomingMessage } from 'node:http'
 import type { CommitOutcome, RequestContext, SessionState } from '../../core/manager-types.js'
 import type { StoredCookie } from '../../stores/types.js'
-import { TetherError } from '../../errors.js'
+import { TetherError, isTetherError } from '../../errors.js'
 import { Cookie, type CookieOptions } from './cookie.js'
 import { customId, type ResolvedExpressOptions } from './options.js'
 import { assignData, Session, STATE } from './session.js'
-import { clearCookieHeader, setCookieHeader } from './set-cookie.js'
+import { clearCookieHeader, isSecureCookie, setCookieHeader } from './set-cookie.js'
 
 type Req = IncomingMessage & {
   session?: Session | null
@@ -25,6 +25,8 @@ export class RequestState {
   private ended = false
   /** `save()` was called and nothing changed since, so `resave` need not write again. */
   private saved = false
+  /** An id the store refused as in use (a `genid` repeating itself): finish() does not retry it. */
+  private refusedId: string | undefined
 
   readonly cfg: ResolvedExpressOptions
   readonly req: Req
@@ -95,14 +97,20 @@ export class RequestState {
     return data
   }
 
-  private commit(sess: Session, force: boolean, saveNew: boolean): Promise<CommitOutcome> {
-    return this.cfg.manager.commit(this.session, this.ctx, {
-      data: this.dataOf(sess),
-      cookie: this.storedCookie(sess.cookie),
-      force,
-      saveNew,
-      cookieExpiresAt: sess.cookie.expires?.getTime() ?? null,
-    })
+  private async commit(sess: Session, force: boolean, saveNew: boolean): Promise<CommitOutcome> {
+    try {
+      return await this.cfg.manager.commit(this.session, this.ctx, {
+        data: this.dataOf(sess),
+        cookie: this.storedCookie(sess.cookie),
+        force,
+        saveNew,
+        cookieExpiresAt: sess.cookie.expires?.getTime() ?? null,
+      })
+    } catch (err) {
+      if (isTetherError(err) && err.code === 'TETHER_SESSION_ID_IN_USE')
+        this.refusedId = this.session.id
+      throw err
+    }
   }
 
   async save(sess: Session): Promise<void> {
@@ -187,6 +195,8 @@ export class RequestState {
       if (this.ended && this.ctx.token !== undefined) this.clearCookie()
       return
     }
+    // Refused during the request already, and reported: trying again would fail the response twice.
+    if (this.session.id === this.refusedId) return
     if (sess.cookie.originalMaxAge !== null) sess.resetMaxAge()
     const wasNew = this.session.isNew
     const outcome = await this.commit(
@@ -214,6 +224,7 @@ export class RequestState {
   private setCookie(cookie: Cookie): void {
     if (cookie.secure === true && !this.secure) return // express-session: a Secure cookie is never sent over http
     if (this.res.headersSent) return
+    if (!isSecureCookie(cookie, this.secure)) this.cfg.warnInsecureCookie?.(cookie)
     setCookieHeader(
       this.res,
       this.cookieName,
