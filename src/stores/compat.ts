@@ -1,5 +1,4 @@
 import { TetherError } from '../errors.js'
-import { keyInUse } from './internal.js'
 import {
   expiresAt,
   type SessionPatch,
@@ -116,9 +115,6 @@ export function fromExpressSessionStore(store: ExpressStoreLike): SessionStore {
     atomicWrites: false,
     get,
     async create(key, record) {
-      // Not atomic (express-session stores have no insert-if-absent), but a live session is never
-      // overwritten by a new one under the same key, which would hand it to the new holder.
-      if ((await get(key)) !== null) throw keyInUse('fromExpressSessionStore')
       await write(key, record)
       return []
     },
