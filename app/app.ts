@@ -17,10 +17,12 @@ import { errorHandler } from './errors.js'
 import { HttpError } from './http.js'
 import { createLogger, eventLogger, type Logger } from './log.js'
 import { createLoginLimits } from './login-limits.js'
+import { adminRoutes, REVOCATION_CHECK_MS } from './routes/admin.js'
 import { authRoutes } from './routes/auth.js'
 import { passwordRoutes } from './routes/password.js'
 import { sessionRoutes } from './routes/sessions.js'
 import { classesOption } from './session-class.js'
+import { settingRefused, storeRefused } from './refusals.js'
 import { openStore, type OpenedStore } from './stores.js'
 import { createUserTable } from './users.js'
 
@@ -56,15 +58,19 @@ function noStore(_req: Request, res: Response, next: NextFunction): void {
 
 async function storeFor(config: AppConfig, opts: AppOptions, logger: Logger): Promise<OpenedStore> {
   if (opts.store !== undefined) return { store: opts.store, close: async () => {} }
-  return openStore(config.store, {
-    dataDir: config.dataDir,
-    redisUrl: config.redisUrl,
-    databaseUrl: config.databaseUrl,
-    namespace: opts.namespace,
-    onConnectionError: function connectionError(err) {
-      logger.error({ error: err.message }, 'lost the connection to the session store')
-    },
-  })
+  try {
+    return await openStore(config.store, {
+      dataDir: config.dataDir,
+      redisUrl: config.redisUrl,
+      databaseUrl: config.databaseUrl,
+      namespace: opts.namespace,
+      onConnectionError: function connectionError(err) {
+        logger.error({ error: err.message }, 'lost the connection to the session store')
+      },
+    })
+  } catch (err) {
+    throw storeRefused(config.store, err)
+  }
 }
 
 /** Builds the app on the configured store. */
@@ -85,19 +91,26 @@ export async function createApp(config: AppConfig, opts: AppOptions = {}): Promi
       // Kept across browser restarts, never past the absolute timeout (Tether caps Expires at it).
       cookie: { maxAge: config.absoluteTimeoutMs },
       csrf: csrfOption(),
+      revocationCheckInterval: REVOCATION_CHECK_MS,
+      ...(config.maxSessionsPerUser === null
+        ? {}
+        : {
+            maxSessionsPerUser: config.maxSessionsPerUser,
+            onSessionLimit: config.sessionLimitPolicy,
+          }),
       ...(classes === undefined ? {} : { classes }),
       onEvent,
       ...(opts.clock === undefined ? {} : { clock: opts.clock }),
     })
   } catch (err) {
     await opened.close() // a refused option must not leave a connection open
-    throw err
+    throw settingRefused(err)
   }
   const ctx: AppContext = {
     config,
     sessions: sessions.manager,
     users: createUserTable(),
-    limits: createLoginLimits(onEvent),
+    limits: createLoginLimits(onEvent, logger),
     logger,
     onEvent,
   }
@@ -121,6 +134,7 @@ export async function createApp(config: AppConfig, opts: AppOptions = {}): Promi
   app.use(authRoutes(ctx))
   app.use(sessionRoutes(ctx))
   app.use(passwordRoutes(ctx))
+  app.use(adminRoutes(ctx))
   app.use(function notFound() {
     throw new HttpError(404, 'not_found', 'There is nothing at this address.')
   })

@@ -3,7 +3,8 @@
  * SESSION_STORE, DATA_DIR, REDIS_URL, DATABASE_URL, SESSION_SECRET, SESSION_SECRET_PREVIOUS,
  * SESSION_IDLE_TIMEOUT, SESSION_ABSOLUTE_TIMEOUT, SESSION_RENEW_AFTER, SESSION_REAUTH_MAX_AGE,
  * SESSION_BINDING, SESSION_ADMIN_SECRET, SESSION_ADMIN_IDLE_TIMEOUT, SESSION_ADMIN_ABSOLUTE_TIMEOUT,
- * NODE_ENV, TRUST_PROXY. Every problem is a `ConfigError` naming the variable and the fix.
+ * SESSION_MAX_PER_USER, SESSION_LIMIT_POLICY, NODE_ENV, TRUST_PROXY. Every problem is a
+ * `ConfigError` naming the variable and the fix.
  */
 import { ConfigError, resolveAdminSecret, resolveSecrets } from './secret.js'
 
@@ -18,6 +19,12 @@ export type StoreKind = 'sqlite' | 'memory' | 'redis' | 'postgres'
  * routes, or the end of the session.
  */
 export type BindingPolicy = 'log' | 'step-up' | 'revoke'
+
+/**
+ * What a login past SESSION_MAX_PER_USER does (tether-session's `onSessionLimit`): refused, so a
+ * stolen password cannot push the owner out unseen; or the user's oldest session ends.
+ */
+export type SessionLimitPolicy = 'refuse' | 'evict-oldest'
 
 /** Express's "trust proxy" setting: false, true, a hop count, or addresses/subnets. */
 export type TrustProxy = boolean | number | string
@@ -60,6 +67,10 @@ export interface AppConfig {
   reauthMaxAgeMs: number
   /** @default 'log' */
   binding: BindingPolicy
+  /** Most live sessions per user (tether-session's `maxSessionsPerUser`); null: no limit. @default 10 */
+  maxSessionsPerUser: number | null
+  /** @default 'refuse' */
+  sessionLimitPolicy: SessionLimitPolicy
   /** Set by SESSION_ADMIN_SECRET; null: admins log in to ordinary sessions. @default null */
   adminClass: AdminClassConfig | null
   /** @default false */
@@ -72,6 +83,7 @@ type Env = Record<string, string | undefined>
 
 const STORES: readonly StoreKind[] = ['sqlite', 'memory', 'redis', 'postgres']
 const BINDINGS: readonly BindingPolicy[] = ['log', 'step-up', 'revoke']
+const LIMIT_POLICIES: readonly SessionLimitPolicy[] = ['refuse', 'evict-oldest']
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const
 
 /** Reads a duration: plain milliseconds, or a number with ms, s, m, h or d ("45s", "30m", "8h"). */
@@ -87,18 +99,15 @@ export function parseDurationEnv(name: string, value: string | undefined, fallba
   return Math.round(ms)
 }
 
-/** Reads an idle and an absolute timeout, `prefix` + IDLE_TIMEOUT / ABSOLUTE_TIMEOUT. */
+/**
+ * Reads an idle and an absolute timeout, `prefix` + IDLE_TIMEOUT / ABSOLUTE_TIMEOUT. The idle one
+ * may be the longer: the absolute lifetime then decides ("1 h after login, whatever the activity").
+ */
 function parseTimeouts(env: Env, prefix: string, idleMs: number, absoluteMs: number) {
   const idleName = `${prefix}IDLE_TIMEOUT`
   const absoluteName = `${prefix}ABSOLUTE_TIMEOUT`
   const idleTimeoutMs = parseDurationEnv(idleName, env[idleName], idleMs)
   const absoluteTimeoutMs = parseDurationEnv(absoluteName, env[absoluteName], absoluteMs)
-  if (idleTimeoutMs > absoluteTimeoutMs) {
-    throw new ConfigError(
-      `${idleName} must not be longer than ${absoluteName} ` +
-        `(${idleTimeoutMs} ms > ${absoluteTimeoutMs} ms)`,
-    )
-  }
   return { idleTimeoutMs, absoluteTimeoutMs }
 }
 
@@ -131,12 +140,52 @@ function parseBinding(value: string | undefined): BindingPolicy {
   return policy
 }
 
+/** SESSION_MAX_PER_USER: a whole number of sessions, or "off" for no limit. */
+function parseMaxPerUser(value: string | undefined): number | null {
+  if (value === undefined || value === '') return 10
+  if (value === 'off') return null
+  const n = /^\d{1,4}$/.test(value) ? Number(value) : 0
+  if (n < 1) {
+    throw new ConfigError(
+      `SESSION_MAX_PER_USER must be a whole number from 1 to 9999, or "off"; got ${JSON.stringify(value)}`,
+    )
+  }
+  return n
+}
+
+/** The variable `name`: one of `choices` (the first is the default when it is unset). */
+function parseChoice<T extends string>(env: Env, name: string, choices: readonly T[]): T {
+  const value = env[name]
+  if (value === undefined || value === '') return choices[0]!
+  const choice = choices.find((c) => c === value)
+  if (choice !== undefined) return choice
+  throw new ConfigError(
+    `${name} must be one of ${choices.join(', ')}; got ${JSON.stringify(value)}`,
+  )
+}
+
 /** TRUST_PROXY: "true", "false", a hop count, or what Express accepts ("loopback", "10.0.0.0/8"). */
 function parseTrustProxy(value: string | undefined): TrustProxy {
   if (value === undefined || value === '' || value === 'false') return false
   if (value === 'true') return true
   if (/^\d+$/.test(value)) return Number(value)
   return value
+}
+
+/**
+ * TRUST_PROXY=true trusts every X-Forwarded-For entry, and Express takes the left-most one, which
+ * the client writes: login limits, the invalid-cookie throttle and the logs would key off an
+ * address the attacker picks. A hop count takes the entry the app's own proxy appended.
+ */
+function trustProxyWarning(trustProxy: TrustProxy): string | undefined {
+  if (trustProxy !== true) return undefined
+  return (
+    'TRUST_PROXY=true lets any client choose its address (Express takes the left-most ' +
+    'X-Forwarded-For entry, which the client writes), so login limits, the invalid-cookie ' +
+    'throttle and the logs see whatever address an attacker sends. Set the number of proxies in ' +
+    'front of the app instead (TRUST_PROXY=1 behind one reverse proxy or load balancer), or ' +
+    'their addresses (TRUST_PROXY=10.0.0.0/8).'
+  )
 }
 
 /** Reads and checks the whole configuration; in development may create DATA_DIR/secret. */
@@ -160,6 +209,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const store = parseStore(env['SESSION_STORE'])
   const { secrets, warning } = resolveSecrets(env, dataDir, production)
   const admin = resolveAdminSecret(env, secrets)
+  const trustProxy = parseTrustProxy(env['TRUST_PROXY'])
   return {
     port,
     production,
@@ -173,8 +223,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
     renewAfterMs,
     reauthMaxAgeMs,
     binding,
+    maxSessionsPerUser: parseMaxPerUser(env['SESSION_MAX_PER_USER']),
+    sessionLimitPolicy: parseChoice(env, 'SESSION_LIMIT_POLICY', LIMIT_POLICIES),
     adminClass: admin.secret === undefined ? null : { secret: admin.secret, ...adminTimeouts },
-    trustProxy: parseTrustProxy(env['TRUST_PROXY']),
-    warnings: [warning, admin.warning].filter((w) => w !== undefined),
+    trustProxy,
+    warnings: [warning, admin.warning, trustProxyWarning(trustProxy)].filter(
+      (w) => w !== undefined,
+    ),
   }
 }

@@ -33,5 +33,6 @@ export function pageContext(app: AppContext, req: Request): PageContext {
     sessionKnown: req.session !== undefined,
     csrfToken: tokenFor(req),
     storeKind: app.config.store,
+    isAdmin: user?.role === 'admin',
   }
 }

@@ -30,6 +30,12 @@ const TITLES: Record<number, string> = {
   503: 'Temporarily unavailable',
 }
 
+/** A login refused by SESSION_MAX_PER_USER under SESSION_LIMIT_POLICY=refuse: what to do about it. */
+export const SESSION_LIMIT_MESSAGE =
+  'You are logged in on too many devices already. Log out on one of them, or end one from ' +
+  '"Your sessions" on a device where you are logged in, then try again. Unused sessions end by ' +
+  'themselves after a while.'
+
 const INTERNAL: ErrorView = {
   status: 500,
   code: 'internal',
@@ -68,10 +74,14 @@ function tetherView(err: TetherError): ErrorView {
       return { status: 401, code: err.code, message: 'Your session has ended.' }
     case 'TETHER_VERSION_CONFLICT':
       return { status: 409, code: err.code, message: 'Please try again.' }
+    case 'TETHER_SESSION_LIMIT':
+      return { status: 409, code: err.code, message: SESSION_LIMIT_MESSAGE }
     case 'TETHER_INVALID_OPTION':
     case 'TETHER_WEAK_SECRET':
     case 'TETHER_SESSION_TOO_LARGE':
+    case 'TETHER_INVALID_SESSION_DATA':
     case 'TETHER_NOT_SUPPORTED':
+    case 'TETHER_SESSION_ID_IN_USE':
       return INTERNAL
   }
 }

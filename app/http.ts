@@ -11,7 +11,12 @@ export function wantsHtml(req: Request): boolean {
 
 /** Machine-readable error codes of the app's JSON error bodies (`{ error, message }`). */
 export type AppErrorCode =
-  'invalid_credentials' | 'not_logged_in' | 'not_found' | 'too_many_attempts' | 'bad_request'
+  | 'invalid_credentials'
+  | 'not_logged_in'
+  | 'forbidden'
+  | 'not_found'
+  | 'too_many_attempts'
+  | 'bad_request'
 
 /** An error the app answers with on purpose: a status, a code and a message for people. */
 export class HttpError extends Error {

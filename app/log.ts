@@ -5,7 +5,7 @@
  */
 import type { Request } from 'express'
 import { pino, type DestinationStream, type Level, type Logger } from 'pino'
-import type { TetherEvent, TetherEventType } from 'tether-session'
+import { unmapIPv4, type TetherEvent, type TetherEventType } from 'tether-session'
 
 export type { Logger } from 'pino'
 
@@ -25,6 +25,7 @@ function levelOf(event: TetherEvent): Level {
     case 'csrf.rejected':
     case 'ratelimit.blocked':
     case 'store.error':
+    case 'session.revoked_all':
       return 'warn'
     case 'session.revoked':
       return event.reason === 'reuse' ? 'warn' : 'info'
@@ -34,6 +35,7 @@ function levelOf(event: TetherEvent): Level {
     case 'session.destroyed':
     case 'session.expired_idle':
     case 'session.expired_absolute':
+    case 'session.unknown':
     case 'token.malformed':
       return 'info'
   }
@@ -47,15 +49,35 @@ export function eventLogger(logger: Logger): (event: TetherEvent) => void {
   }
 }
 
+/**
+ * The line of one failed authentication (ASVS 16.3.1): where the password was typed (`reason`:
+ * login, password, reauth), the user as typed and, when known, their id; never the password.
+ */
+export function logAuthFailure(
+  logger: Logger,
+  req: Request,
+  form: string,
+  user: { username: string; userId?: string | undefined },
+): void {
+  const line = { event: 'auth.failed', eventTime: Date.now(), reason: form, ...requestFields(req) }
+  const named = { ...line, username: user.username }
+  logger.warn(user.userId === undefined ? named : { ...named, userId: user.userId }, 'auth.failed')
+}
+
+/** What a log line tells of the request: path, client address (IPv4 unmapped), user agent. */
+function requestFields(req: Request): Pick<TetherEvent, 'path' | 'ip' | 'userAgent'> {
+  const fields: Pick<TetherEvent, 'path' | 'ip' | 'userAgent'> = { path: req.path }
+  if (req.ip !== undefined) fields.ip = unmapIPv4(req.ip)
+  const ua = req.get('user-agent')
+  if (ua !== undefined) fields.userAgent = ua
+  return fields
+}
+
 /** An event the app itself raises (a CSRF refusal, a blocked login), shaped like Tether's. */
 export function requestEvent(
   req: Request,
   type: TetherEventType,
   extra: { reason?: string; userId?: string } = {},
 ): TetherEvent {
-  const event: TetherEvent = { time: Date.now(), type, path: req.path, ...extra }
-  if (req.ip !== undefined) event.ip = req.ip
-  const ua = req.get('user-agent')
-  if (ua !== undefined) event.userAgent = ua
-  return event
+  return { time: Date.now(), type, ...requestFields(req), ...extra }
 }

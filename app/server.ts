@@ -21,7 +21,9 @@ try {
 }
 
 const running = await createApp(config).catch(function failed(err: unknown) {
-  fatal(`could not open the ${config.store} session store: ${(err as Error).message}`)
+  // Configuration, store and option refusals are ConfigErrors naming the variable to change.
+  if (err instanceof ConfigError) fatal(err.message)
+  throw err
 })
 const { logger } = running
 for (const warning of config.warnings) logger.warn(warning)

@@ -123,6 +123,17 @@ export function createUserTable(): UserTable {
   }
 }
 
+/** Every user, in id order, without password hashes (for the administrator's page). */
+export function listUsers(): User[] {
+  return USERS.map(publicUser)
+}
+
+/** The user with this username, or null. */
+export function findUserByName(username: string): User | null {
+  const user = USERS.find((u) => u.username === username)
+  return user ? publicUser(user) : null
+}
+
 /** The user with this id, or null (a session may outlive its user). */
 export function findUser(id: unknown): User | null {
   const user = USERS.find((u) => u.id === id)

@@ -17,10 +17,24 @@ export type TetherErrorCode =
   | 'TETHER_VERSION_CONFLICT'
   /** The serialised session is larger than `maxSessionBytes`. */
   | 'TETHER_SESSION_TOO_LARGE'
+  /**
+   * Session data JSON would silently lose or cannot encode (BigInt, a cycle, a function, a symbol,
+   * a Map or another non-plain object, NaN), or a reserved top-level key; the message names the
+   * key path. Nothing was written.
+   */
+  | 'TETHER_INVALID_SESSION_DATA'
   /** Too many invalid session cookies from this client address. Adapters answer 429 with `Retry-After`. */
   | 'TETHER_RATE_LIMITED'
   /** The configured store cannot do this (e.g. a per-user index on a wrapped express-session store). */
   | 'TETHER_NOT_SUPPORTED'
+  /**
+   * A login was refused: the user already holds `maxSessionsPerUser` live sessions and
+   * `onSessionLimit` is `'refuse'`. Adapters answer 409: the state of the user's sessions, not the
+   * request or its credentials, stands in the way, and ending one of them resolves it.
+   */
+  | 'TETHER_SESSION_LIMIT'
+  /** A new session's id is already held by a live session: a custom `genid` returned an id in use. */
+  | 'TETHER_SESSION_ID_IN_USE'
 
 const STATUS: { readonly [C in TetherErrorCode]: number } = {
   TETHER_INVALID_OPTION: 500,
@@ -30,8 +44,11 @@ const STATUS: { readonly [C in TetherErrorCode]: number } = {
   TETHER_SESSION_NOT_FOUND: 500,
   TETHER_VERSION_CONFLICT: 409,
   TETHER_SESSION_TOO_LARGE: 500,
+  TETHER_INVALID_SESSION_DATA: 500,
   TETHER_NOT_SUPPORTED: 500,
   TETHER_RATE_LIMITED: 429,
+  TETHER_SESSION_LIMIT: 409,
+  TETHER_SESSION_ID_IN_USE: 500,
 }
 
 /** The one error class of Tether. `status` is the HTTP status an adapter answers with. */
@@ -40,17 +57,23 @@ export class TetherError extends Error {
   readonly status: number
   /** Seconds a client should wait before retrying, for `TETHER_STORE_UNAVAILABLE`. */
   readonly retryAfter?: number
+  /**
+   * For `TETHER_INVALID_OPTION`, when one option is at fault: its path as written in the options
+   * (`"renewAfter"`, `"classes.admin.idleTimeout"`), so an application can name its own setting.
+   */
+  readonly option?: string
 
   constructor(
     code: TetherErrorCode,
     message: string,
-    opts: { status?: number; cause?: unknown; retryAfter?: number } = {},
+    opts: { status?: number; cause?: unknown; retryAfter?: number; option?: string } = {},
   ) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause })
     this.name = 'TetherError'
     this.code = code
     this.status = opts.status ?? STATUS[code]
     if (opts.retryAfter !== undefined) this.retryAfter = opts.retryAfter
+    if (opts.option !== undefined) this.option = opts.option
   }
 
   /** Response headers for this error (Express's final handler applies `err.headers`). */
@@ -67,7 +90,17 @@ export function isTetherError(err: unknown): err is TetherError {
   )
 }
 
-/** Shorthand for the most common throw: a bad option at construction time. */
-export function invalidOption(message: string): TetherError {
-  return new TetherError('TETHER_INVALID_OPTION', message)
+/** Shorthand for the most common throw: a bad option (named by `option`) at construction time. */
+export function invalidOption(message: string, option?: string): TetherError {
+  return new TetherError('TETHER_INVALID_OPTION', message, option === undefined ? {} : { option })
+}
+
+/** The refusal of a create past the per-user cap under `onLimit: 'refuse'` (every store throws it). */
+export function sessionLimitReached(maxPerUser: number): TetherError {
+  return new TetherError(
+    'TETHER_SESSION_LIMIT',
+    `login refused: the user already holds ${maxPerUser} live sessions, the most ` +
+      `"maxSessionsPerUser" allows, and "onSessionLimit" is "refuse"; end one of them ` +
+      `(revokeSession, logout) or wait until one expires`,
+  )
 }

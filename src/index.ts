@@ -7,6 +7,7 @@ export { TetherError, isTetherError } from './errors.js'
 export { MemoryStore } from './stores/memory.js'
 export { sessionRef } from './codec/ids.js'
 export { systemClock, expiresAt, applyPatch } from './stores/types.js'
+export { unmapIPv4 } from './core/unmap-ipv4.js'
 
 export type { TetherErrorCode } from './errors.js'
 export type {
@@ -36,6 +37,8 @@ export type {
   UpdateResult,
   UserSessionEntry,
   CreateOptions,
+  SessionLimitPolicy,
+  NotBeforeMarks,
   Clock,
 } from './stores/types.js'
 export type { MemoryStoreOptions } from './stores/memory.js'

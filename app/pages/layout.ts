@@ -13,6 +13,8 @@ export interface PageContext {
   csrfToken?: string | undefined
   /** Where sessions live (shown in the footer): sqlite, memory, redis or postgres. */
   storeKind: string
+  /** The logged-in user is the administrator: the header links to /admin. */
+  isAdmin?: boolean
 }
 
 /** The hidden form field that carries the CSRF token, or nothing when there is none. */
@@ -28,6 +30,7 @@ function nav(ctx: PageContext): SafeHtml {
   return html`<nav>
     <a href="/profile">Profile</a>
     <a href="/sessions">Your sessions</a>
+    ${ctx.isAdmin === true && html`<a href="/admin">Admin</a>`}
     <form method="post" action="/logout" class="inline">
       ${csrfField(ctx)}<button type="submit" class="link">Log out</button>
     </form>

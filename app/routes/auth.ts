@@ -3,13 +3,16 @@
  * pages for people on the same routes.
  */
 import { Router, type Request, type Response } from 'express'
+import { isTetherError } from 'tether-session'
 import { pageContext, type AppContext } from '../context.js'
 import { currentUser, requireUser } from '../current-user.js'
+import { SESSION_LIMIT_MESSAGE } from '../errors.js'
 import { requireLoginFormToken, tokenFor } from '../csrf.js'
 import { respond, wantsHtml } from '../http.js'
 import { loginPage } from '../pages/login.js'
 import { profilePage } from '../pages/profile.js'
 import { adminLimits, currentSessionClass, logIn } from '../session-class.js'
+import type { User } from '../users.js'
 
 const WRONG = 'Wrong username or password.'
 
@@ -42,9 +45,11 @@ export function authRoutes(ctx: AppContext): Router {
       return
     }
     const notice =
-      req.query['logged_out'] === undefined
-        ? undefined
-        : { kind: 'info' as const, text: 'You are logged out.' }
+      req.query['all_ended'] !== undefined
+        ? { kind: 'info' as const, text: 'Every session of every user has ended, yours included.' }
+        : req.query['logged_out'] === undefined
+          ? undefined
+          : { kind: 'info' as const, text: 'You are logged out.' }
     res.type('html').send(loginPage(pageContext(ctx, req), { notice }))
   })
 
@@ -57,7 +62,7 @@ export function authRoutes(ctx: AppContext): Router {
       limits.check(req, username, 'login')
       const user = await users.authenticate(body.username, body.password)
       if (user === null) {
-        limits.failed(req, username)
+        limits.failed(req, username, 'login')
         res.status(401)
         respond(
           req,
@@ -75,11 +80,34 @@ export function authRoutes(ctx: AppContext): Router {
       }
       limits.succeeded(req, username)
       // A new session id (no fixation): a cookie planted before login is worth nothing after it.
-      await logIn(ctx, req, user)
+      if (!(await logInUnlessFull(req, res, user))) return
       const json = { ok: true, user: { userId: user.id, username: user.username } }
       respond(req, res, json, { redirect: '/profile' })
     },
   )
+
+  /**
+   * Logs `user` in; false when SESSION_MAX_PER_USER refused it (SESSION_LIMIT_POLICY=refuse),
+   * after answering 409 with what to do: as JSON, or the login form again with the message.
+   */
+  async function logInUnlessFull(req: Request, res: Response, user: User): Promise<boolean> {
+    try {
+      await logIn(ctx, req, user)
+      return true
+    } catch (err) {
+      if (!isTetherError(err) || err.code !== 'TETHER_SESSION_LIMIT') throw err
+    }
+    ctx.logger.warn(
+      { username: user.username, userId: user.id, reason: 'session_limit', ip: req.ip },
+      'login refused: the user is logged in on SESSION_MAX_PER_USER devices already',
+    )
+    res.status(409)
+    const json = { ok: false, error: 'TETHER_SESSION_LIMIT', message: SESSION_LIMIT_MESSAGE }
+    const notice = { kind: 'error' as const, text: SESSION_LIMIT_MESSAGE }
+    const page = () => loginPage(pageContext(ctx, req), { notice, username: user.username })
+    respond(req, res, json, { page })
+    return false
+  }
 
   router.post('/logout', async function logout(req, res) {
     // Clear-Site-Data too: this app keeps nothing else in the browser that should survive a logout.

@@ -69,7 +69,7 @@ export function passwordRoutes(ctx: AppContext): Router {
         throw new HttpError(400, 'bad_request', 'Send currentPassword and newPassword.')
       }
       if (!(await users.checkPassword(user.id, current))) {
-        limits.failed(req, user.username)
+        limits.failed(req, user.username, 'password', user.id)
         const message = 'Your current password is wrong.'
         refuse(req, res, { status: 403, error: 'invalid_credentials', message }, form(req))
         return
@@ -103,13 +103,14 @@ export function passwordRoutes(ctx: AppContext): Router {
     limits.check(req, user.username, 'reauth')
     const next = safeNextPath(textField(req, 'next') ?? req.query['next']) ?? DEFAULT_NEXT
     if (!(await users.checkPassword(user.id, textField(req, 'password')))) {
-      limits.failed(req, user.username)
+      limits.failed(req, user.username, 'reauth', user.id)
       const answer = { status: 403, error: 'invalid_credentials', message: 'Wrong password.' }
       refuse(req, res, answer, (notice) => reauthPage(pageContext(ctx, req), { next, notice }))
       return
     }
     limits.succeeded(req, user.username)
-    // authAt = now, and under step-up this browser and network become the session's own.
+    // A new session id (the old cookie ends), authAt = now, and this browser and network become
+    // the session's own.
     await req.session.reauthenticated()
     respond(req, res, { ok: true }, { redirect: next })
   })

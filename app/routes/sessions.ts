@@ -1,10 +1,13 @@
 /**
  * "Your sessions": every device the user is logged in on, and revocation of one or of all others.
- * Revocation is always scoped to the logged-in user, so a ref of someone else's session does nothing.
+ * Revocation is always scoped to the logged-in user, so a ref of someone else's session does nothing,
+ * and needs a fresh authentication (SESSION_REAUTH_MAX_AGE), as the password change does: a stolen
+ * session cannot lock its owner out. Ending the current session is logging out, and needs none.
  */
-import { Router, type Request } from 'express'
+import { Router, type NextFunction, type Request, type Response } from 'express'
 import { pageContext, type AppContext } from '../context.js'
 import { requireUser } from '../current-user.js'
+import { freshAuth } from '../fresh-auth.js'
 import { HttpError, respond } from '../http.js'
 import { sessionsPage, type SessionRow } from '../pages/sessions.js'
 
@@ -45,13 +48,25 @@ export function sessionRoutes(ctx: AppContext): Router {
     )
   })
 
-  router.post('/sessions/revoke-others', async function revokeOthers(req, res) {
+  // A browser with a stale login is sent to /reauth, then back to this page.
+  const fresh = freshAuth(ctx.config.reauthMaxAgeMs, '/sessions')
+
+  router.post('/sessions/revoke-others', fresh, async function revokeOthers(req, res) {
     const user = requireUser(req)
     const revoked = await ctx.sessions.revokeUserSessions(user.id, { except: req.session.ref })
     respond(req, res, { ok: true, revoked }, { redirect: `/sessions?revoked=${revoked}` })
   })
 
-  router.post('/sessions/:ref/revoke', async function revokeOne(req, res) {
+  function freshUnlessCurrent(
+    req: Request<{ ref: string }>,
+    res: Response,
+    next: NextFunction,
+  ): void {
+    if (req.params['ref'] === req.session.ref) next()
+    else fresh(req, res, next)
+  }
+
+  router.post('/sessions/:ref/revoke', freshUnlessCurrent, async function revokeOne(req, res) {
     const user = requireUser(req)
     const ref = req.params['ref'] ?? ''
     if (ref === req.session.ref) {

@@ -1,3 +1,5 @@
+import { assertPlainData, assertUnreservedKey, encodeEntry } from './session-data.js'
+
 /** Per-key JSON of session data, taken at load so a commit can tell which keys changed. */
 export type DataSnapshot = Map<string, string>
 
@@ -12,7 +14,7 @@ export interface DataDiff {
   snapshot: DataSnapshot
 }
 
-/** Snapshots data: one JSON string per top-level key (undefined and functions drop out, as in JSON). */
+/** Snapshots data loaded from a store (JSON already): one JSON string per top-level key. */
 export function snapshotData(data: Record<string, unknown>): DataSnapshot {
   const snap: DataSnapshot = new Map()
   for (const key of Object.keys(data)) {
@@ -29,16 +31,26 @@ export function dataFromSnapshot(snap: DataSnapshot): Record<string, unknown> {
   return data
 }
 
-/** Compares data with the snapshot taken at load: only top-level keys that changed are written. */
+/**
+ * Compares data with the snapshot taken at load: only top-level keys that changed are written.
+ * The serialisation also checks the data (session-data.ts), so what JSON cannot keep is refused
+ * with `TETHER_INVALID_SESSION_DATA` before anything is written.
+ */
 export function diffData(before: DataSnapshot | null, data: Record<string, unknown>): DataDiff {
-  const snapshot = snapshotData(data)
+  assertPlainData(data)
+  const snapshot: DataSnapshot = new Map()
   const set: Record<string, unknown> = Object.create(null) as Record<string, unknown>
   const unset: string[] = []
   let size = 2
   let changed = false
-  for (const [key, json] of snapshot) {
+  for (const key of Object.keys(data)) {
+    const json = encodeEntry(data, key)
+    if (json === undefined) continue
+    snapshot.set(key, json)
     size += key.length + json.length + 4
     if (before?.get(key) !== json) {
+      // Refused when set: a reserved key stored before the rule existed loads and stays as it is.
+      assertUnreservedKey(key)
       set[key] = JSON.parse(json) as unknown
       changed = true
     }

@@ -19,6 +19,7 @@ export function parseDuration(name: string, value: unknown, fallbackMs: number):
   if (ms === undefined || !Number.isFinite(ms) || ms <= 0 || ms > 2 ** 40) {
     throw invalidOption(
       `"${name}" must be a positive number of ms or a string like "45s", "30m", "8h"; got ${JSON.stringify(value)}`,
+      name,
     )
   }
   return Math.round(ms)

@@ -1,4 +1,5 @@
 import { isIPv4, isIPv6 } from 'node:net'
+import { unmapIPv4 } from './unmap-ipv4.js'
 
 /**
  * The network an address belongs to: /24 for IPv4, /48 for IPv6. Recorded instead of the full
@@ -6,7 +7,7 @@ import { isIPv4, isIPv6 } from 'node:net'
  */
 export function ipPrefix(ip: string | undefined): string | undefined {
   if (ip === undefined) return undefined
-  const v4 = ip.startsWith('::ffff:') ? ip.slice(7) : ip
+  const v4 = unmapIPv4(ip)
   if (isIPv4(v4)) return v4.split('.').slice(0, 3).join('.') + '.0/24'
   if (!isIPv6(ip)) return undefined
   const groups = expandIPv6(ip).slice(0, 3)

@@ -36,7 +36,15 @@ export type LoadOutcome =
   | {
       session: null
       rejected:
-        'none' | VerifyFailure | 'expired_idle' | 'not_found' | 'store_error' | 'binding' | 'reuse'
+        | 'none'
+        | VerifyFailure
+        | 'expired_idle'
+        | 'not_found'
+        | 'store_error'
+        | 'binding'
+        | 'reuse'
+        /** Created before the mark of `revokeAllSessions()`. */
+        | 'revoked'
       /** Set when the request must be refused with 429 (too many invalid cookies from its address). */
       retryAfterS?: number
     }
@@ -79,10 +87,15 @@ export interface SessionManager extends UserSessions {
     opts?: { class?: string; id?: string },
   ): Promise<SessionState>
   /**
-   * Records that the user just proved who they are again (step-up): `authAt` = now, persisted at
-   * once. Refused for an anonymous session.
+   * Records that the user just proved who they are again (step-up): a new id (`opts.id`, or a
+   * random one), the old one ended, data, user, class and creation time kept, `authAt` = now,
+   * bound to this context. Persisted at once. Refused for an anonymous session.
    */
-  reauthenticate(session: SessionState, ctx: EventContext): Promise<SessionState>
+  reauthenticate(
+    session: SessionState,
+    ctx: EventContext,
+    opts?: { id?: string },
+  ): Promise<SessionState>
   /** Atomic read-modify-write of the data, retried on a version conflict. */
   update(
     session: SessionState,

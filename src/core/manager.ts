@@ -4,13 +4,13 @@ import { TetherError, invalidOption, isTetherError } from '../errors.js'
 import type { EventContext } from '../events/types.js'
 import type { SessionFields, SessionRecord } from '../stores/types.js'
 import { dataFromSnapshot, diffData, snapshotData } from './diff.js'
-import { isIPv6 } from 'node:net'
 import { bindingMismatch, contextMeta } from './binding.js'
-import { ipPrefix } from './ip-prefix.js'
 import { resolveOptions, type ClassPolicy, type ManagerOptions } from './options.js'
-import { storeCall } from './store-call.js'
+import { createSession, storeCall } from './store-call.js'
+import { throttleKey } from './throttle.js'
 import { destroyChain, dropMarkers, findSuccessor, renew } from './renewal.js'
 import { createUserSessions } from './user-sessions.js'
+import { createNotBeforeGate } from './not-before.js'
 import type {
   CommitInput,
   CommitOutcome,
@@ -39,10 +39,12 @@ export function createSessionManager(options: ManagerOptions): SessionManager {
   const opts = resolveOptions(options)
   const { store, clock, emit } = opts
   const defaultClass = opts.classes.get('default')!
+  const notBefore = createNotBeforeGate(opts)
 
   function idleExpiry(now: number, cls: ClassPolicy): number {
-    // touchAfter of slack: a session touched lazily is never expired before idleTimeout of real idleness.
-    return now + cls.idleTimeoutMs + opts.touchAfterMs
+    // touchAfter of slack (at most idleTimeout / 10): a session touched lazily is never expired
+    // before idleTimeout of real idleness, nor kept past idleTimeout + 10 %.
+    return now + cls.idleTimeoutMs + cls.touchAfterMs
   }
 
   function classOf(record: SessionRecord): ClassPolicy {
@@ -91,8 +93,7 @@ export function createSessionManager(options: ManagerOptions): SessionManager {
         opts.throttle !== null &&
         ctx.ip !== undefined
       ) {
-        // IPv6 by /48 network: rotating addresses inside one allocation does not escape the count.
-        const verdict = opts.throttle(isIPv6(ctx.ip) ? (ipPrefix(ctx.ip) ?? ctx.ip) : ctx.ip)
+        const verdict = opts.throttle(throttleKey(ctx.ip))
         if (verdict.firstOfBurst) emit('ratelimit.blocked', ctx, { reason: verified.reason })
         if (verdict.blocked)
           return { session: null, rejected: verified.reason, retryAfterS: verdict.retryAfterS }
@@ -100,16 +101,36 @@ export function createSessionManager(options: ManagerOptions): SessionManager {
       return { session: null, rejected: verified.reason }
     }
     let found: Found | null
+    let notBeforeAt: number | null
     try {
-      found = await lookup(verified.id, now, ctx)
+      // Side by side: the mark is mostly cached, and when it is read it adds no round trip.
+      ;[found, notBeforeAt] = await Promise.all([
+        lookup(verified.id, now, ctx),
+        notBefore.current(ctx),
+      ])
     } catch (err) {
       if (opts.failOpen) return { session: null, rejected: 'store_error' }
       throw err
     }
     // A record whose creation time differs from the signed one is not the session this cookie named.
-    if (found === null || found.record.createdAt !== verified.createdAt)
+    if (found === null || found.record.createdAt !== verified.createdAt) {
+      // Signed by us, yet no live session (ended, revoked, expired): a replayed cookie is logged.
+      // The ref of a record with another creation time belongs to another session: not given out.
+      const unknown =
+        found === null
+          ? { reason: 'not_found', ref: sessionRef(verified.id) }
+          : { reason: 'created_mismatch' }
+      emit('session.unknown', ctx, unknown)
       return { session: null, rejected: 'not_found' }
+    }
     const { ref, record, followed } = found
+    if (notBeforeAt !== null && verified.createdAt < notBeforeAt) {
+      // Ended by revokeAllSessions(): the signed creation time is before the mark.
+      await destroyChain(opts, ctx, ref, found.id)
+      await dropMarkers(opts, ctx, found.markers)
+      emit('session.revoked', ctx, { reason: 'all', ref, userId: record.userId })
+      return { session: null, rejected: 'revoked' }
+    }
     if (followed && found.reuse) {
       // The id was renewed, the grace window is over and the new id is in use: two parties hold it.
       await destroyChain(opts, ctx, ref, found.id)
@@ -157,7 +178,7 @@ export function createSessionManager(options: ManagerOptions): SessionManager {
     // (the renewing response was lost): then the old id's holder is still the only one.
     const reuse = now >= next.marker.graceUntil! && next.used
     const { ref: headRef, record: head, markers, marker } = next
-    if (!next.used && now - marker.lastSeenAt >= opts.touchAfterMs) {
+    if (!next.used && now - marker.lastSeenAt >= classOf(head).touchAfterMs) {
       // The old id is still its holder's only one: its marker lives as long as the session it
       // leads to is used through it.
       const idleExpiresAt = Math.min(marker.absoluteExpiresAt, idleExpiry(now, classOf(head)))
@@ -277,7 +298,7 @@ export function createSessionManager(options: ManagerOptions): SessionManager {
       if (!diff.changed && !input.saveNew && !input.force) return 'none'
       const record: SessionRecord = { ...session.record, ...times, data: diff.set }
       if (input.cookie !== undefined) record.cookie = input.cookie
-      await storeCall(opts, 'create', ctx, () => store.create(session.ref, record))
+      await createSession(opts, ctx, session.ref, record)
       Object.assign(session, { record, isNew: false, snapshot: diff.snapshot })
       emit('session.created', ctx, { ref: session.ref })
       return 'created'
@@ -306,7 +327,7 @@ export function createSessionManager(options: ManagerOptions): SessionManager {
       return diff.changed || cookieChanged ? 'updated' : 'resaved'
     }
     if (renewalDue(session.record, now) && !(await stillCurrent(session, ctx))) return 'gone'
-    if (now - session.record.lastSeenAt < opts.touchAfterMs) return 'none'
+    if (now - session.record.lastSeenAt < cls.touchAfterMs) return 'none'
     const touch = () => store.touch(session.ref, times, session.record)
     let touched = await storeCall(opts, 'touch', ctx, touch)
     if (!touched && (await followRenewal(session, ctx)))
@@ -359,49 +380,68 @@ export function createSessionManager(options: ManagerOptions): SessionManager {
     const ref = sessionRef(id)
     record.originRef = ref
     const createOpts =
-      opts.maxSessionsPerUser === undefined ? {} : { maxPerUser: opts.maxSessionsPerUser }
-    const evicted = await storeCall(opts, 'create', ctx, () =>
-      store.create(ref, record, createOpts),
-    )
-    if (!session.isNew) await destroyChain(opts, ctx, session.ref, session.id)
+      opts.maxSessionsPerUser === undefined
+        ? {}
+        : { maxPerUser: opts.maxSessionsPerUser, onLimit: opts.sessionLimit }
+    // Under a refusing cap the user's session being replaced would count against it: it goes first.
+    const replacesOwn =
+      opts.sessionLimit === 'refuse' && !session.isNew && session.record.userId === userId
+    if (replacesOwn) await destroyChain(opts, ctx, session.ref, session.id)
+    const evicted = await createSession(opts, ctx, ref, record, createOpts)
+    if (!session.isNew && !replacesOwn) await destroyChain(opts, ctx, session.ref, session.id)
     for (const gone of evicted) emit('session.revoked', ctx, { reason: 'cap', ref: gone, userId })
     emit('session.login', ctx, { ref, userId })
     return { id, ref, record, isNew: false, snapshot, needsCookie: true }
   }
 
-  async function reauthenticate(session: SessionState, ctx: EventContext): Promise<SessionState> {
+  async function reauthenticate(
+    session: SessionState,
+    ctx: EventContext,
+    reauthOpts: { id?: string } = {},
+  ): Promise<SessionState> {
     if (session.isNew || session.record.userId === undefined) {
       throw invalidOption('reauthenticated() needs a logged-in session: call login(userId) first')
     }
-    const now = clock.now()
     const current = { ...session }
-    const times = { lastSeenAt: now, idleExpiresAt: idleExpiry(now, classOf(current.record)) }
-    // Proven again from this context: it becomes the one the session is bound to.
-    const fields = { authAt: now, meta: contextMeta(ctx) }
-    const write = () => {
-      const next: SessionRecord = {
-        ...current.record,
-        ...fields,
-        ...times,
-        v: current.record.v + 1,
-      }
-      const patch = { set: {}, unset: [], fields, times, next }
-      return storeCall(opts, 'update', ctx, () => store.update(current.ref, patch))
-    }
-    let result = await write()
-    if (!result.ok && (await followRenewal(current, ctx))) result = await write()
-    if (!result.ok) {
+    // What is stored now, not what this request loaded: a parallel write or renewal may have landed.
+    let stored = await storeCall(opts, 'get', ctx, () => store.get(current.ref))
+    if (stored === null && (await followRenewal(current, ctx))) stored = current.record
+    if (stored === null) {
       throw new TetherError(
         'TETHER_SESSION_NOT_FOUND',
         'reauthenticated(): the session no longer exists in the store',
       )
     }
-    emit('session.login', ctx, {
-      reason: 'reauthenticated',
-      ref: current.ref,
-      userId: current.record.userId,
-    })
-    return { ...current, record: result.record, stepUpRequired: false }
+    const now = clock.now()
+    // A new id, as at login (ASVS 7.2.4). Data, user, class, creation time (so the absolute
+    // lifetime) and the CSRF anchor stay; proven again from this context, it becomes the bound one.
+    const record: SessionRecord = {
+      ...stored,
+      v: 1,
+      authAt: now,
+      meta: contextMeta(ctx),
+      lastSeenAt: now,
+      idleExpiresAt: idleExpiry(now, classOf(stored)),
+      renewedAt: now,
+      originRef: stored.originRef ?? current.ref,
+    }
+    delete record.unconfirmed
+    const id = reauthOpts.id ?? generateSessionId()
+    const ref = sessionRef(id)
+    // No maxPerUser: the new record replaces the old one, so the user holds no more sessions.
+    await createSession(opts, ctx, ref, record)
+    // No grace window for the old id: it ends now, with whatever renewal chain led to it.
+    await destroyChain(opts, ctx, current.ref, current.id)
+    emit('session.login', ctx, { reason: 'reauthenticated', ref, userId: record.userId })
+    return {
+      ...current,
+      id,
+      ref,
+      record,
+      needsCookie: true,
+      stepUpRequired: false,
+      confirmRenewal: false,
+    }
   }
 
   async function update(
@@ -466,6 +506,6 @@ export function createSessionManager(options: ManagerOptions): SessionManager {
     reauthenticate,
     update,
     close,
-    ...createUserSessions(opts),
+    ...createUserSessions(opts, notBefore),
   }
 }

@@ -3,10 +3,16 @@ import { invalidOption } from '../errors.js'
 import { createEmitter, type Emit } from '../events/emitter.js'
 import type { EventListener } from '../events/types.js'
 import { MemoryStore } from '../stores/memory.js'
-import { systemClock, type Clock, type SessionStore } from '../stores/types.js'
+import {
+  systemClock,
+  type Clock,
+  type SessionLimitPolicy,
+  type SessionStore,
+} from '../stores/types.js'
 import type { BindingPolicy } from './binding.js'
 import { createThrottle, type Throttle, type ThrottleOptions } from './throttle.js'
 import { parseDuration } from './duration.js'
+import { warnUnknownOptions } from './unknown-options.js'
 
 /** Timeouts and keys of one session class. */
 export interface SessionClassOptions {
@@ -24,11 +30,21 @@ export interface ManagerOptions {
   secret: SecretInput
   /** Where sessions live. @default a new bounded `MemoryStore` (one process only) */
   store?: SessionStore
-  /** Idle timeout, enforced on the server. @default '30m' */
+  /**
+   * Idle timeout, enforced on the server: an idle session ends no later than this plus 10 % of it
+   * after its last request, an active one never earlier. May be longer than `absoluteTimeout`
+   * (the absolute lifetime then decides).
+   * @default '30m'
+   */
   idleTimeout?: number | string
   /** Absolute lifetime from creation, enforced on the server from the signed creation time. @default '8h' */
   absoluteTimeout?: number | string
-  /** An unmodified session is written to the store at most once per this interval. @default '60s' */
+  /**
+   * An unmodified session is written to the store at most once per this interval (lazy touch).
+   * At most a tenth of every idle timeout (the manager's and each class's): larger is refused,
+   * since an idle session would outlive its timeout by more than 10 %.
+   * @default the smaller of '60s' and a tenth of the idle timeout, per session class
+   */
   touchAfter?: number | string
   /**
    * A session gets a new id this long after its current one was issued; its data, creation time
@@ -39,14 +55,32 @@ export interface ManagerOptions {
    * @default '15m'
    */
   renewAfter?: false | number | string
-  /** How long a renewed-out id is still honoured. @default '1m' */
+  /**
+   * How long a renewed-out id is still honoured; shorter than `renewAfter`.
+   * @default the smaller of '1m' and half of `renewAfter`
+   */
   renewGrace?: number | string
   /** Time limit of every store operation. @default '1s' */
   storeTimeout?: number | string
   /** On a store failure: `'fail-closed'` raises `TETHER_STORE_UNAVAILABLE` (503); `'anonymous'` goes on without a session. @default 'fail-closed' */
   onStoreError?: 'fail-closed' | 'anonymous'
-  /** Most live sessions one user may hold; a login past it evicts the oldest. @default unlimited */
+  /** Most live sessions one user may hold; a login past it evicts the oldest (see `onSessionLimit`). @default unlimited */
   maxSessionsPerUser?: number
+  /**
+   * What a login past `maxSessionsPerUser` does: `'evict-oldest'` ends the user's oldest sessions
+   * (`session.revoked`, reason `cap`); `'refuse'` refuses the new login with `TETHER_SESSION_LIMIT`
+   * (409) and ends nothing. Either is decided atomically in the store. Needs `maxSessionsPerUser`.
+   * @default 'evict-oldest'
+   */
+  onSessionLimit?: SessionLimitPolicy
+  /**
+   * How long a process keeps using the "not before" mark of `revokeAllSessions()` before reading
+   * it from the store again: at most one store read per process per interval, never one per
+   * request. So after the switch is pulled, another process may accept an old session for up to
+   * this long (the process that pulled it refuses at once). `0` reads the mark on every request.
+   * @default '5s'
+   */
+  revocationCheckInterval?: number | string
   /** Largest serialised session data accepted at commit, in bytes. @default 65536 */
   maxSessionBytes?: number
   /** Session classes with their own keyring and timeouts, chosen at `login(userId, { class })`. @default none */
@@ -75,6 +109,8 @@ export interface ClassPolicy {
   readonly signing: KeyEntry
   readonly idleTimeoutMs: number
   readonly absoluteTimeoutMs: number
+  /** Lazy-touch interval, at most a tenth of `idleTimeoutMs`: the slack added to each idle expiry. */
+  readonly touchAfterMs: number
 }
 
 /** Options after validation: what the request path reads. Frozen. */
@@ -83,7 +119,6 @@ export interface ResolvedOptions {
   readonly classes: ReadonlyMap<string, ClassPolicy>
   readonly store: SessionStore
   readonly ownsStore: boolean
-  readonly touchAfterMs: number
   /** null when renewal is off. */
   readonly renewAfterMs: number | null
   readonly renewGraceMs: number
@@ -93,6 +128,9 @@ export interface ResolvedOptions {
   /** null when throttling is off. */
   readonly throttle: Throttle | null
   readonly maxSessionsPerUser: number | undefined
+  readonly sessionLimit: SessionLimitPolicy
+  /** How long a read of the store's "not before" mark is reused; 0: read per request. */
+  readonly revocationCheckMs: number
   readonly maxSessionBytes: number
   readonly emit: Emit
   readonly clock: Clock
@@ -100,17 +138,62 @@ export interface ResolvedOptions {
 
 const CLASS_NAME = /^[a-z][a-z0-9_-]{0,31}$/
 
+/** Every option of `createSessionManager`: anything else gets a TETHER_UNKNOWN_OPTION warning. */
+export const MANAGER_OPTIONS = {
+  secret: true,
+  store: true,
+  idleTimeout: true,
+  absoluteTimeout: true,
+  touchAfter: true,
+  renewAfter: true,
+  renewGrace: true,
+  storeTimeout: true,
+  onStoreError: true,
+  maxSessionsPerUser: true,
+  onSessionLimit: true,
+  revocationCheckInterval: true,
+  maxSessionBytes: true,
+  classes: true,
+  binding: true,
+  throttle: true,
+  onEvent: true,
+  clock: true,
+} as const satisfies Record<keyof ManagerOptions, true>
+
+const CLASS_OPTIONS = {
+  secret: true,
+  idleTimeout: true,
+  absoluteTimeout: true,
+} as const satisfies Record<keyof SessionClassOptions, true>
+
+const THROTTLE_OPTIONS = {
+  limit: true,
+  window: true,
+  maxTracked: true,
+} as const satisfies Record<keyof ThrottleOptions, true>
+
 /** Validates every option once; throws `TetherError` naming the option and the fix. */
 export function resolveOptions(opts: ManagerOptions): ResolvedOptions {
   if (typeof opts !== 'object' || opts === null) {
     throw invalidOption(`options must be an object with at least "secret"; got ${String(opts)}`)
   }
+  warnUnknownOptions(opts, MANAGER_OPTIONS)
   const idleTimeoutMs = parseDuration('idleTimeout', opts.idleTimeout, 30 * 60_000)
   const absoluteTimeoutMs = parseDuration('absoluteTimeout', opts.absoluteTimeout, 8 * 3_600_000)
-  assertIdleWithinAbsolute('', idleTimeoutMs, absoluteTimeoutMs)
+  const touchAfterMs =
+    opts.touchAfter === undefined ? undefined : parseDuration('touchAfter', opts.touchAfter, 0)
   const ring = createKeyring(opts.secret, '"secret"')
   const classes = new Map<string, ClassPolicy>([
-    ['default', { name: 'default', signing: ring.signing, idleTimeoutMs, absoluteTimeoutMs }],
+    [
+      'default',
+      {
+        name: 'default',
+        signing: ring.signing,
+        idleTimeoutMs,
+        absoluteTimeoutMs,
+        touchAfterMs: touchAfterFor('idleTimeout', idleTimeoutMs, touchAfterMs),
+      },
+    ],
   ])
   const rings = [ring]
   if (opts.classes !== undefined) {
@@ -125,19 +208,20 @@ export function resolveOptions(opts: ManagerOptions): ResolvedOptions {
       }
       const label = `classes.${name}`
       const classRing = createKeyring(c?.secret, `"${label}.secret"`, name)
+      warnUnknownOptions(c, CLASS_OPTIONS, `${label}.`)
       rings.push(classRing)
-      const policy: ClassPolicy = {
+      const classIdleMs = parseDuration(`${label}.idleTimeout`, c.idleTimeout, idleTimeoutMs)
+      classes.set(name, {
         name,
         signing: classRing.signing,
-        idleTimeoutMs: parseDuration(`${label}.idleTimeout`, c.idleTimeout, idleTimeoutMs),
+        idleTimeoutMs: classIdleMs,
         absoluteTimeoutMs: parseDuration(
           `${label}.absoluteTimeout`,
           c.absoluteTimeout,
           absoluteTimeoutMs,
         ),
-      }
-      assertIdleWithinAbsolute(`${label}.`, policy.idleTimeoutMs, policy.absoluteTimeoutMs)
-      classes.set(name, policy)
+        touchAfterMs: touchAfterFor(`${label}.idleTimeout`, classIdleMs, touchAfterMs),
+      })
     }
   }
   const onStoreError = opts.onStoreError ?? 'fail-closed'
@@ -170,7 +254,6 @@ export function resolveOptions(opts: ManagerOptions): ResolvedOptions {
     classes,
     store,
     ownsStore: opts.store === undefined,
-    touchAfterMs: parseDuration('touchAfter', opts.touchAfter, 60_000),
     renewAfterMs,
     renewGraceMs: renewGraceOf(opts.renewGrace, renewAfterMs),
     storeTimeoutMs: parseDuration('storeTimeout', opts.storeTimeout, 1000),
@@ -178,6 +261,11 @@ export function resolveOptions(opts: ManagerOptions): ResolvedOptions {
     binding: bindingPolicy(opts.binding),
     throttle: throttleOf(opts.throttle, clock),
     maxSessionsPerUser: positiveInt('maxSessionsPerUser', opts.maxSessionsPerUser),
+    sessionLimit: sessionLimitOf(opts.onSessionLimit, opts.maxSessionsPerUser),
+    revocationCheckMs:
+      opts.revocationCheckInterval === 0
+        ? 0
+        : parseDuration('revocationCheckInterval', opts.revocationCheckInterval, 5000),
     maxSessionBytes: positiveInt('maxSessionBytes', opts.maxSessionBytes) ?? 65_536,
     emit: createEmitter(opts.onEvent, clock),
     clock,
@@ -192,12 +280,24 @@ function positiveInt(name: string, value: unknown): number | undefined {
   return value
 }
 
-function assertIdleWithinAbsolute(prefix: string, idleMs: number, absoluteMs: number): void {
-  if (idleMs > absoluteMs) {
+/**
+ * The lazy-touch interval of a class whose idle timeout is `idleMs`. A lazily touched session
+ * outlives its last request by up to touchAfter past the idle timeout, so touchAfter is at most a
+ * tenth of it (DESIGN.md "Timeouts"): by default min(60 s, idle / 10); an explicit one above that
+ * is refused.
+ */
+function touchAfterFor(idleName: string, idleMs: number, explicitMs: number | undefined): number {
+  const boundMs = Math.floor(idleMs / 10)
+  if (explicitMs === undefined) return Math.min(60_000, boundMs)
+  if (explicitMs > boundMs) {
     throw invalidOption(
-      `"${prefix}idleTimeout" (${idleMs} ms) must not exceed "${prefix}absoluteTimeout" (${absoluteMs} ms)`,
+      `"touchAfter" (${explicitMs} ms) is more than a tenth of "${idleName}" (${idleMs} ms): ` +
+        `an idle session would outlive its idle timeout by more than 10 %. Set "touchAfter" to ` +
+        `at most ${boundMs} ms, or leave it unset (it then follows each idle timeout)`,
+      'touchAfter',
     )
   }
+  return explicitMs
 }
 
 function renewAfterOf(value: unknown, store: SessionStore): number | null {
@@ -207,19 +307,36 @@ function renewAfterOf(value: unknown, store: SessionStore): number | null {
     throw invalidOption(
       `"renewAfter" needs a store with atomic writes; a wrapped express-session store has none, ` +
         `so pass renewAfter: false or use SqliteStore, RedisStore or PostgresStore`,
+      'renewAfter',
     )
   }
   return parseDuration('renewAfter', value, 15 * 60_000)
 }
 
 function renewGraceOf(value: unknown, renewAfterMs: number | null): number {
-  const graceMs = parseDuration('renewGrace', value, 60_000)
+  // By default the grace follows renewAfter, so a short renewal interval needs no grace setting.
+  const defaultMs = renewAfterMs === null ? 60_000 : Math.min(60_000, Math.floor(renewAfterMs / 2))
+  const graceMs = parseDuration('renewGrace', value, defaultMs)
   if (renewAfterMs !== null && graceMs >= renewAfterMs) {
     throw invalidOption(
       `"renewGrace" (${graceMs} ms) must be shorter than "renewAfter" (${renewAfterMs} ms)`,
+      'renewGrace',
     )
   }
   return graceMs
+}
+
+function sessionLimitOf(value: unknown, maxSessionsPerUser: unknown): SessionLimitPolicy {
+  if (value === undefined) return 'evict-oldest'
+  if (value !== 'evict-oldest' && value !== 'refuse') {
+    throw invalidOption(
+      `"onSessionLimit" must be "evict-oldest" or "refuse"; got ${JSON.stringify(value)}`,
+    )
+  }
+  if (maxSessionsPerUser === undefined) {
+    throw invalidOption(`"onSessionLimit" needs "maxSessionsPerUser"; set both or neither`)
+  }
+  return value
 }
 
 function bindingPolicy(value: unknown): BindingPolicy {
@@ -227,6 +344,7 @@ function bindingPolicy(value: unknown): BindingPolicy {
   if (value === 'log' || value === 'step-up' || value === 'revoke') return value
   throw invalidOption(
     `"binding" must be "log", "step-up" or "revoke"; got ${JSON.stringify(value)}`,
+    'binding',
   )
 }
 
@@ -237,6 +355,7 @@ function throttleOf(value: false | ThrottleOptions | undefined, clock: Clock): T
       `"throttle" must be false or { limit, window, maxTracked }; got ${JSON.stringify(value)}`,
     )
   }
+  if (value !== undefined) warnUnknownOptions(value, THROTTLE_OPTIONS, 'throttle.')
   return createThrottle(
     positiveInt('throttle.limit', value?.limit) ?? 20,
     parseDuration('throttle.window', value?.window, 60_000),

@@ -1,6 +1,7 @@
 import { TetherError, isTetherError } from '../errors.js'
 import type { ResolvedOptions } from './options.js'
 import type { EventContext } from '../events/types.js'
+import type { CreateOptions, SessionRecord } from '../stores/types.js'
 
 /** Seconds a client is told to wait when the store is down. */
 export const STORE_RETRY_AFTER_S = 1
@@ -36,5 +37,29 @@ export async function storeCall<T>(
     )
   } finally {
     clearTimeout(timer)
+  }
+}
+
+/**
+ * Stores a new session (or logged-in session) under `ref`. A live session already there means its
+ * id was not new: random ids do not collide, so a custom `genid` returned an id in use.
+ */
+export async function createSession(
+  opts: ResolvedOptions,
+  ctx: EventContext | undefined,
+  ref: string,
+  record: SessionRecord,
+  createOpts: CreateOptions = {},
+): Promise<string[]> {
+  try {
+    return await storeCall(opts, 'create', ctx, () => opts.store.create(ref, record, createOpts))
+  } catch (err) {
+    if (!isTetherError(err) || err.code !== 'TETHER_SESSION_ID_IN_USE') throw err
+    throw new TetherError(
+      'TETHER_SESSION_ID_IN_USE',
+      '`genid` returned a session id that a live session already holds; it must return a new, ' +
+        'unguessable id every time (or leave "genid" unset: 256 random bits)',
+      { cause: err },
+    )
   }
 }

@@ -1,4 +1,7 @@
+import { isIPv6 } from 'node:net'
 import type { Clock } from '../stores/types.js'
+import { ipPrefix } from './ip-prefix.js'
+import { unmapIPv4 } from './unmap-ipv4.js'
 
 /** Options of the invalid-token throttle (`throttle` option). */
 export interface ThrottleOptions {
@@ -52,3 +55,12 @@ export function createThrottle(limit: number, windowMs: number, maxTracked: numb
 }
 
 export type Throttle = ReturnType<typeof createThrottle>
+
+/**
+ * What the throttle counts a client address by: an IPv4 address (mapped ones unwrapped) by itself,
+ * IPv6 by its /48, so rotating addresses inside one allocation does not escape the count.
+ */
+export function throttleKey(ip: string): string {
+  const address = unmapIPv4(ip)
+  return isIPv6(address) ? (ipPrefix(address) ?? address) : address
+}

@@ -1,6 +1,7 @@
 import { isSessionRef } from '../codec/ids.js'
 import type { ResolvedOptions } from './options.js'
 import type { SessionRecord } from '../stores/types.js'
+import type { NotBeforeGate } from './not-before.js'
 import { destroyChain, findSuccessor } from './renewal.js'
 import { storeCall } from './store-call.js'
 
@@ -30,12 +31,20 @@ export interface UserSessions {
   revokeSession: (ref: string, opts?: { userId?: string }) => Promise<boolean>
   /** Ends every session of `userId`, except the one with ref `except`. Returns how many ended. */
   revokeUserSessions: (userId: string, opts?: { except?: string }) => Promise<number>
+  /**
+   * Ends every session of every user, without a restart or a new secret: sessions created before
+   * now are refused from their next request on (`session.revoked`, reason `all`), on this process
+   * at once and on others within `revocationCheckInterval`. Emits `session.revoked_all`. Returns
+   * the instant sessions must be created at or after. `TETHER_NOT_SUPPORTED` on a store without
+   * "not before" marks (a wrapped express-session store).
+   */
+  revokeAllSessions: () => Promise<number>
 }
 
 /** Rounds of revokeUserSessions while renewals race it (each one re-reads the user's index). */
 const MAX_PASSES = 4
 
-export function createUserSessions(opts: ResolvedOptions): UserSessions {
+export function createUserSessions(opts: ResolvedOptions, notBefore: NotBeforeGate): UserSessions {
   const { store, emit } = opts
 
   async function listUserSessions(
@@ -109,5 +118,10 @@ export function createUserSessions(opts: ResolvedOptions): UserSessions {
     return gone.length
   }
 
-  return { listUserSessions, revokeSession, revokeUserSessions }
+  return {
+    listUserSessions,
+    revokeSession,
+    revokeUserSessions,
+    revokeAllSessions: notBefore.revokeAll,
+  }
 }

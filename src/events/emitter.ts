@@ -1,5 +1,6 @@
 import type { EventContext, EventListener, TetherEvent, TetherEventType } from './types.js'
 import type { Clock } from '../stores/types.js'
+import { unmapIPv4 } from '../core/unmap-ipv4.js'
 
 /** Emits one event; does nothing when no listener is configured. */
 export type Emit = (
@@ -17,7 +18,8 @@ export function createEmitter(listener: EventListener | undefined, clock: Clock)
     if (extra?.reason !== undefined) event.reason = extra.reason
     if (extra?.ref !== undefined) event.ref = extra.ref
     if (extra?.userId !== undefined) event.userId = extra.userId
-    if (ctx?.ip !== undefined) event.ip = ctx.ip
+    // An IPv4 client on a dual-stack listener is reported as IPv4, as everywhere else.
+    if (ctx?.ip !== undefined) event.ip = unmapIPv4(ctx.ip)
     if (ctx?.userAgent !== undefined) event.userAgent = ctx.userAgent
     if (ctx?.path !== undefined) event.path = ctx.path
     try {

@@ -5,9 +5,12 @@ export type TetherEventType =
   | 'session.regenerated'
   | 'session.destroyed'
   | 'session.revoked'
+  /** `revokeAllSessions()` was called: every session created before now ends. */
+  | 'session.revoked_all'
   | 'session.expired_idle'
   | 'session.expired_absolute'
   | 'session.binding_mismatch'
+  | 'session.unknown'
   | 'token.malformed'
   | 'token.forged'
   | 'token.unknown_key'

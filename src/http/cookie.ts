@@ -19,6 +19,19 @@ export interface CookieOptions {
   priority?: 'low' | 'medium' | 'high'
 }
 
+/** Every attribute of the `cookie` option: anything else gets a TETHER_UNKNOWN_OPTION warning. */
+export const COOKIE_OPTIONS = {
+  path: true,
+  domain: true,
+  httpOnly: true,
+  secure: true,
+  sameSite: true,
+  maxAge: true,
+  expires: true,
+  partitioned: true,
+  priority: true,
+} as const satisfies Record<keyof CookieOptions, true>
+
 /**
  * `req.session.cookie`: express-session's Cookie class, same fields and behaviour
  * (`maxAge` counts down from `expires`; `originalMaxAge` keeps the configured lifetime).

@@ -4,8 +4,10 @@ import { TetherError } from '../errors.js'
 import type { AdapterHooks } from './adapter-hooks.js'
 import type { CookieOptions } from './cookie.js'
 import { csrfRejected, isUnsafe, refuseCrossSite, refuseToken, type CsrfFailure } from './csrf.js'
+import type { OptionNames } from '../core/unknown-options.js'
 import {
   checkCookieOptions,
+  checkCookiePrefix,
   resolveHttpOptions,
   type HttpOptions,
   type ResolvedHttpOptions,
@@ -54,8 +56,10 @@ export interface StartOptions {
 export function createHttpEngine<N, R>(
   options: HttpOptions<N> | undefined,
   hooks: AdapterHooks<N, R>,
+  /** The adapter's own option names, taken out of `options` before (for typo warnings). */
+  adapterOptions?: OptionNames,
 ): HttpEngine<N, R> {
-  const cfg = resolveHttpOptions(options)
+  const cfg = resolveHttpOptions(options, adapterOptions)
   const { manager } = cfg
   const engine: HttpEngine<N, R> = {
     cfg,
@@ -64,6 +68,7 @@ export function createHttpEngine<N, R>(
       listUserSessions: manager.listUserSessions,
       revokeSession: manager.revokeSession,
       revokeUserSessions: manager.revokeUserSessions,
+      revokeAllSessions: manager.revokeAllSessions,
       close: manager.close,
     },
     start: (native, out, view, opts) => start(engine, native, out, view, opts),
@@ -161,6 +166,7 @@ function cookieOptionsFor<N>(cfg: ResolvedHttpOptions<N>, native: N): CookieOpti
   if (typeof cfg.cookie !== 'function') return cfg.cookie
   const opts = cfg.cookie(native)
   checkCookieOptions(opts)
+  checkCookiePrefix(cfg.name, opts)
   return opts
 }
 

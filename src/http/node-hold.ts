@@ -1,4 +1,5 @@
-import type { ServerResponse } from 'node:http'
+import { ServerResponse } from 'node:http'
+import { dropBodyHeaders } from './body-headers.js'
 
 type Call = { fn: (...args: unknown[]) => unknown; args: unknown[] }
 
@@ -6,7 +7,8 @@ type Call = { fn: (...args: unknown[]) => unknown; args: unknown[] }
  * Holds a response's first `writeHead`/`write`/`end` until `beforeHeaders` settles, then replays
  * them in order. The session is committed before any header leaves, so a store failure can still
  * become a 503 instead of a 200 whose session write was lost (express-session reports it after).
- * On failure the held calls are dropped and `onError` answers instead.
+ * On failure the held calls are dropped, with every header the route set for the body it was
+ * going to send, and `onError` answers instead: whichever handler writes the error starts clean.
  *
  * The wrappers stay installed after release and pass calls straight through: restoring the old
  * methods would unhook wrappers that middleware mounted later put on top (on-headers, compression).
@@ -42,6 +44,11 @@ export function holdResponse(
     state = 'released'
     unblockSetHeader()
     held.length = 0
+    dropBodyHeaders(res)
+    // The route's caching rules were for its content: an error about this request's session is
+    // never to be cached, whatever handler answers it. (The prototype's setHeader, as in
+    // set-cookie.ts: a wrapper installed over the blocker would still refuse.)
+    ServerResponse.prototype.setHeader.call(res, 'Cache-Control', 'no-store')
     onError(err)
   }
 

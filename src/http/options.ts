@@ -2,12 +2,14 @@ import { checkCustomId } from '../codec/token.js'
 import { invalidOption } from '../errors.js'
 import { createSessionManager } from '../core/manager.js'
 import type { SessionManager } from '../core/manager-types.js'
-import type { ManagerOptions } from '../core/options.js'
+import { MANAGER_OPTIONS, type ManagerOptions } from '../core/options.js'
+import { warnUnknownOptions, type OptionNames } from '../core/unknown-options.js'
 import { fromExpressSessionStore, type ExpressStoreLike } from '../stores/compat.js'
 import type { SessionStore } from '../stores/types.js'
 import { resolveCsrfOptions, type CsrfOptions, type ResolvedCsrfOptions } from '../csrf/options.js'
 import { createCsrfTokens, type CsrfTokens } from '../csrf/token.js'
-import type { CookieOptions } from './cookie.js'
+import { COOKIE_OPTIONS, type Cookie, type CookieOptions } from './cookie.js'
+import { insecureCookieWarning } from './set-cookie.js'
 
 /**
  * Options of every adapter: the session manager's, plus the HTTP ones. `N` is the framework's
@@ -39,6 +41,20 @@ export interface HttpOptions<N = unknown> extends Omit<ManagerOptions, 'store'> 
   csrf?: boolean | CsrfOptions
 }
 
+/** Every option the engine reads: anything else gets a TETHER_UNKNOWN_OPTION warning at startup. */
+export const HTTP_OPTIONS = {
+  ...MANAGER_OPTIONS,
+  name: true,
+  store: true,
+  cookie: true,
+  rolling: true,
+  resave: true,
+  saveUninitialized: true,
+  genid: true,
+  unset: true,
+  csrf: true,
+} as const satisfies Record<keyof HttpOptions, true>
+
 /** HTTP options after validation: what the request path reads. Frozen. */
 export interface ResolvedHttpOptions<N = unknown> {
   readonly manager: SessionManager
@@ -57,16 +73,25 @@ export interface ResolvedHttpOptions<N = unknown> {
   readonly csrf: ResolvedCsrfOptions | null
   /** Makes and checks CSRF tokens with the manager's keys (`csrfToken()` works even when `csrf` is off). */
   readonly csrfTokens: CsrfTokens
+  /** In production: warns once when a session cookie goes out without Secure; null otherwise. */
+  readonly warnInsecureCookie: ((cookie: Cookie) => void) | null
 }
 
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 
-/** Validates the HTTP options once, at startup, and builds the session manager. */
-export function resolveHttpOptions<N>(options: HttpOptions<N> | undefined): ResolvedHttpOptions<N> {
+/**
+ * Validates the HTTP options once, at startup, and builds the session manager. `adapterOptions`
+ * names the options the adapter took out before (they count as known when a typo is reported).
+ */
+export function resolveHttpOptions<N>(
+  options: HttpOptions<N> | undefined,
+  adapterOptions: OptionNames = {},
+): ResolvedHttpOptions<N> {
   const o = (options ?? {}) as HttpOptions<N> & Record<string, unknown>
   if (typeof o !== 'object' || o === null) {
     throw invalidOption(`options must be an object with at least "secret"; got ${String(o)}`)
   }
+  warnUnknownOptions(o, { ...HTTP_OPTIONS, ...adapterOptions })
   const name = o.name
   if (name !== undefined && (typeof name !== 'string' || !COOKIE_NAME.test(name))) {
     throw invalidOption(
@@ -85,22 +110,20 @@ export function resolveHttpOptions<N>(options: HttpOptions<N> | undefined): Reso
     }
   }
   const cookie = o.cookie ?? {}
-  if (typeof cookie !== 'function') checkCookieOptions(cookie)
+  if (typeof cookie !== 'function') {
+    checkCookieOptions(cookie)
+    checkCookiePrefix(name, cookie)
+    warnUnknownOptions(cookie, COOKIE_OPTIONS, 'cookie.')
+  }
   const csrf = resolveCsrfOptions(o.csrf)
   const userStore = o.store
   const store = userStore === undefined ? undefined : asTetherStore(userStore)
-  const { store: _store, csrf: _csrf, name: _name, cookie: _cookie, ...rest } = o
-  const {
-    rolling: _r,
-    resave: _rs,
-    saveUninitialized: _s,
-    genid: _g,
-    unset: _u,
-    ...managerOnly
-  } = rest
+  // Only the manager's own options: the rest were checked (and unknown ones warned about) above.
+  const managerOnly = pickOptions(o, MANAGER_OPTIONS) as ManagerOptions
   const managerOptions: ManagerOptions =
     store === undefined ? managerOnly : { ...managerOnly, store }
-  if (userStore === undefined && process.env['NODE_ENV'] === 'production') {
+  const production = process.env['NODE_ENV'] === 'production'
+  if (userStore === undefined && production) {
     process.emitWarning(
       'tether-session: no "store" given, so sessions live in this process\'s memory and are lost on restart; ' +
         'use SqliteStore, RedisStore or PostgresStore in production',
@@ -121,7 +144,15 @@ export function resolveHttpOptions<N>(options: HttpOptions<N> | undefined): Reso
     userStore: userStore ?? null,
     csrf,
     csrfTokens: createCsrfTokens(manager.options),
+    warnInsecureCookie: production ? insecureCookieWarning() : null,
   })
+}
+
+/** The own keys of `options` that `names` lists. */
+function pickOptions<T extends object>(options: T, names: OptionNames): Partial<T> {
+  return Object.fromEntries(
+    Object.entries(options).filter(([key]) => Object.hasOwn(names, key)),
+  ) as Partial<T>
 }
 
 function asTetherStore(store: SessionStore | ExpressStoreLike): SessionStore {
@@ -161,6 +192,46 @@ export function checkCookieOptions(cookie: CookieOptions): void {
   ) {
     throw invalidOption(
       `"cookie.maxAge" must be a positive number of ms or null; got ${JSON.stringify(cookie.maxAge)}`,
+    )
+  }
+}
+
+/**
+ * Refuses a cookie name whose prefix the attributes break, since browsers drop such a cookie
+ * (RFC 6265bis "Cookie Name Prefixes", matched in any case): `__Host-` with a Domain, a Path other
+ * than `/` or without Secure; `__Secure-` without Secure. At startup, and per request for a
+ * cookie function.
+ */
+export function checkCookiePrefix(name: string | undefined, cookie: CookieOptions): void {
+  const prefix = /^__host-/i.test(name ?? '')
+    ? '__Host-'
+    : /^__secure-/i.test(name ?? '')
+      ? '__Secure-'
+      : undefined
+  if (prefix === undefined) return
+  const named = `"name" ${JSON.stringify(name)}`
+  if (prefix === '__Host-' && cookie.domain !== undefined) {
+    throw invalidOption(
+      `${named} cannot be used with "cookie.domain": browsers drop a __Host- cookie that has a ` +
+        `Domain attribute. Remove "cookie.domain" (the cookie is then host-only), or use a name ` +
+        `without the __Host- prefix to share the cookie with other hosts`,
+      'cookie.domain',
+    )
+  }
+  if (prefix === '__Host-' && (cookie.path ?? '/') !== '/') {
+    throw invalidOption(
+      `${named} needs "cookie.path" "/" (got ${JSON.stringify(cookie.path)}): browsers drop a ` +
+        `__Host- cookie with any other Path. Set "cookie.path" to "/", or use a name without ` +
+        `the __Host- prefix`,
+      'cookie.path',
+    )
+  }
+  if (cookie.secure === false) {
+    throw invalidOption(
+      `${named} cannot be used with "cookie.secure" false: browsers drop a ${prefix} cookie ` +
+        `without Secure. Set "cookie.secure" to true or "auto" (behind a TLS proxy, with ` +
+        `app.set('trust proxy', ...) or "proxy": true)`,
+      'cookie.secure',
     )
   }
 }

@@ -1,14 +1,14 @@
 import type { CommitOutcome, RequestContext, SessionState } from '../core/manager-types.js'
 import { authAge, csrfAnchor } from '../core/session-rules.js'
 import type { StoredCookie } from '../stores/types.js'
-import { TetherError } from '../errors.js'
+import { TetherError, isTetherError } from '../errors.js'
 import type { AdapterHooks } from './adapter-hooks.js'
 import { Cookie, type CookieOptions } from './cookie.js'
 import { nonceCookieLine, nonceFromCookie } from './csrf.js'
 import { customId, type ResolvedHttpOptions } from './options.js'
 import type { RequestView } from './request-view.js'
 import { copyData, STATE, type SessionObject } from './session-object.js'
-import { clearCookieLine, sessionCookieLine } from './set-cookie.js'
+import { clearCookieLine, isSecureCookie, sessionCookieLine } from './set-cookie.js'
 
 /** What a request session needs from its engine: the options and the adapter's hooks. */
 export interface EngineParts<N, R> {
@@ -31,6 +31,8 @@ export class RequestSession<N = unknown, R = unknown> {
   /** `save()` was called and nothing changed since, so `resave` need not write again. */
   private saved = false
   private finishing: Promise<void> | undefined
+  /** An id the store refused as in use (a `genid` repeating itself): the end of the request does not retry it. */
+  private refusedId: string | undefined
   /** Outside the cookie's path: the session is never stored and no cookie is sent. */
   inert = false
   /** The pre-session CSRF nonce of this request, once `csrfToken()` issued or found one. */
@@ -123,14 +125,24 @@ export class RequestSession<N = unknown, R = unknown> {
     return data
   }
 
-  private commit(sess: SessionObject, force: boolean, saveNew: boolean): Promise<CommitOutcome> {
-    return this.engine.cfg.manager.commit(this.session, this.ctx, {
-      data: this.dataOf(sess),
-      cookie: this.storedCookie(sess.cookie),
-      force,
-      saveNew,
-      cookieExpiresAt: sess.cookie.expires?.getTime() ?? null,
-    })
+  private async commit(
+    sess: SessionObject,
+    force: boolean,
+    saveNew: boolean,
+  ): Promise<CommitOutcome> {
+    try {
+      return await this.engine.cfg.manager.commit(this.session, this.ctx, {
+        data: this.dataOf(sess),
+        cookie: this.storedCookie(sess.cookie),
+        force,
+        saveNew,
+        cookieExpiresAt: sess.cookie.expires?.getTime() ?? null,
+      })
+    } catch (err) {
+      if (isTetherError(err) && err.code === 'TETHER_SESSION_ID_IN_USE')
+        this.refusedId = this.session.id
+      throw err
+    }
   }
 
   async save(sess: SessionObject): Promise<void> {
@@ -196,8 +208,11 @@ export class RequestSession<N = unknown, R = unknown> {
   }
 
   async reauthenticated(): Promise<void> {
-    this.session = await this.engine.cfg.manager.reauthenticate(this.session, this.ctx)
-    // A parallel renewal may have moved the session to a new id meanwhile.
+    const { genid, manager } = this.engine.cfg
+    const id = genid ? { id: customId(genid, this.native) } : {}
+    // A new id, as at login: the response carries the new cookie. The session object stays the
+    // same, so what the route set before or sets after is saved to the new id.
+    this.session = await manager.reauthenticate(this.session, this.ctx, id)
     this.idChanged()
   }
 
@@ -246,6 +261,8 @@ export class RequestSession<N = unknown, R = unknown> {
       return
     }
     const current = sess as SessionObject
+    // Refused during the request already, and reported: trying again would fail the response twice.
+    if (this.session.id === this.refusedId) return
     if (current.cookie.originalMaxAge !== null)
       current.cookie.maxAge = current.cookie.originalMaxAge
     const wasNew = this.session.isNew
@@ -275,6 +292,7 @@ export class RequestSession<N = unknown, R = unknown> {
     if (cookie.secure === true && !this.secure) return // express-session: a Secure cookie is never sent over http
     const { hooks, cfg } = this.engine
     if (hooks.headersSent(this.out)) return
+    if (!isSecureCookie(cookie, this.secure)) cfg.warnInsecureCookie?.(cookie)
     const line = sessionCookieLine(
       this.cookieName,
       cfg.manager.token(this.session),

@@ -76,7 +76,9 @@ export class SessionObject {
 
   /**
    * Records that the user just re-entered their password (step-up): `authAt` becomes now, so
-   * `requireFreshAuth` lets them through again. Rejects for an anonymous session.
+   * `requireFreshAuth` lets them through again. Like `login()`, it gives the session a new id and
+   * ends the old one (the response carries the new cookie), keeping the data, user, class,
+   * creation time and CSRF token. Rejects for an anonymous session.
    */
   reauthenticated(): Promise<void> {
     return stateOf(this).reauthenticated()
@@ -91,7 +93,11 @@ export class SessionObject {
   }
 }
 
-/** Copies `data` onto a session object as own properties, skipping names the object already has. */
+/**
+ * Puts data on a session object as own properties. A key the object already has (its methods,
+ * `id`, `cookie`, Object.prototype's names, a stored `__proto__`) is skipped: data never replaces
+ * a method or the prototype. Tether refuses such keys when set; older stored data may hold them.
+ */
 export function copyData(session: SessionObject, data: Record<string, unknown> | undefined): void {
   if (typeof data !== 'object' || data === null) return
   for (const prop of Object.keys(data)) {

@@ -1,11 +1,39 @@
 import { serialize, type SerializeOptions } from 'cookie'
 import type { Cookie } from './cookie.js'
 
-/** Attributes of the session cookie for this request: Secure and SameSite resolved from 'auto'. */
-function attributes(cookie: Cookie, secureRequest: boolean): SerializeOptions {
-  const secure =
+/** Whether the session cookie goes out with `Secure` on this request (`'auto'` resolved). */
+export function isSecureCookie(cookie: Cookie, secureRequest: boolean): boolean {
+  return (
     cookie.secure === true ||
     ((cookie.secure === undefined || cookie.secure === 'auto') && secureRequest)
+  )
+}
+
+/**
+ * A function that warns once (TETHER_INSECURE_COOKIE), naming the fix, when a session cookie is
+ * about to go out without `Secure`; for production, where that cookie can leak over plain http.
+ */
+export function insecureCookieWarning(): (cookie: Cookie) => void {
+  let warned = false
+  return function warnInsecureCookie(cookie) {
+    if (warned) return
+    warned = true
+    const why =
+      cookie.secure === false
+        ? 'because "cookie.secure" is false. Set it to true or "auto" (the default), so the cookie ' +
+          'cannot leak over plain http'
+        : 'because the request did not arrive over https as far as Express can tell. Behind a ' +
+          'TLS proxy, set app.set(\'trust proxy\', ...) (or the "proxy": true option) so ' +
+          'X-Forwarded-Proto counts; otherwise serve the app over https'
+    process.emitWarning(`tether-session: a session cookie went out without Secure, ${why}`, {
+      code: 'TETHER_INSECURE_COOKIE',
+    })
+  }
+}
+
+/** Attributes of the session cookie for this request: Secure and SameSite resolved from 'auto'. */
+function attributes(cookie: Cookie, secureRequest: boolean): SerializeOptions {
+  const secure = isSecureCookie(cookie, secureRequest)
   let sameSite = cookie.sameSite ?? 'lax'
   // express-session's 'auto': None for requests over https, Lax otherwise.
   if (sameSite === 'auto') sameSite = secureRequest ? 'none' : 'lax'

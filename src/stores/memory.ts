@@ -1,9 +1,11 @@
-import { invalidOption } from '../errors.js'
-import { settle, show } from './internal.js'
+import { invalidOption, sessionLimitReached } from '../errors.js'
+import { keyInUse, settle, show } from './internal.js'
 import { applyPatch, expiresAt, systemClock } from './types.js'
 import type {
   Clock,
   CreateOptions,
+  NotBeforeMarks,
+  SessionLimitPolicy,
   SessionPatch,
   SessionRecord,
   SessionStore,
@@ -15,7 +17,9 @@ import type {
 /** Options of {@link MemoryStore}. */
 export interface MemoryStoreOptions {
   /**
-   * Most sessions held at once; inserting one more evicts the least recently used.
+   * Most sessions held at once. Inserting one more evicts, in this order: a renewal marker, the
+   * least recently used anonymous session, the least recently used logged-in one. So anonymous
+   * requests, however many, never evict a logged-in user; a flood of logins still can.
    * @default 10_000
    */
   maxEntries?: number
@@ -44,24 +48,35 @@ interface Entry {
   marker: boolean
 }
 
+/** Which eviction queue an entry waits in; logged-in sessions wait in `entries` itself. */
+function queueOf(entry: Entry): 'marker' | 'anonymous' | 'user' {
+  return entry.marker ? 'marker' : entry.userId === undefined ? 'anonymous' : 'user'
+}
+
 // setInterval turns larger delays into 1 ms (TimeoutOverflowWarning).
 const MAX_TIMER_MS = 2 ** 31 - 1
 
 /**
  * A bounded in-process store: an LRU of at most `maxEntries` sessions, swept for expired ones on an
- * unref'd timer. Sessions vanish on restart and are not shared between processes.
+ * unref'd timer. Past the bound, renewal markers go first, then anonymous sessions, then logged-in
+ * ones, each least recently used first, in O(1): cookie-less requests cannot log anyone out.
+ * Sessions vanish on restart and are not shared between processes.
  */
-export class MemoryStore implements SessionStore {
+export class MemoryStore implements SessionStore, NotBeforeMarks {
   /** Brand of a Tether store. */
   readonly tetherStore = 1
   private readonly entries = new Map<string, Entry>()
   private readonly byUser = new Map<string, Set<string>>()
   /** Keys of renewal markers, oldest first. */
   private readonly markers = new Set<string>()
+  /** Keys of anonymous sessions (no user), least recently used first. */
+  private readonly anonymous = new Set<string>()
   private readonly maxEntries: number
   private readonly clock: Clock
   private timer: NodeJS.Timeout | undefined
   private nextSeq = 0
+  /** "Not before" marks by scope (see {@link NotBeforeMarks}). */
+  private readonly notBefore = new Map<string, { at: number; expiresAt: number }>()
 
   constructor(options: MemoryStoreOptions = {}) {
     const { maxEntries = 10_000, sweepIntervalMs = 60_000, clock = systemClock } = options
@@ -112,21 +127,21 @@ export class MemoryStore implements SessionStore {
     }, this)
   }
 
-  /** Inserts `record`, evicting the user's oldest sessions beyond `maxPerUser`. */
+  /** Inserts `record`, evicting the user's oldest sessions beyond `maxPerUser` (or refusing). */
   create(key: string, record: SessionRecord, options: CreateOptions = {}): Promise<string[]> {
     return settle(function create(this: MemoryStore) {
-      const { maxPerUser } = options
+      const { maxPerUser, onLimit } = options
       if (maxPerUser !== undefined && (!Number.isSafeInteger(maxPerUser) || maxPerUser < 1)) {
         throw invalidOption(`"maxPerUser" must be a positive integer; got ${show(maxPerUser)}`)
       }
       if (this.live(key) !== undefined) {
-        throw new Error('MemoryStore.create: a live session already exists under this key')
+        throw keyInUse('MemoryStore')
       }
       // Serialise first: a record that cannot be stored must not cost the user any session.
       const entry = toEntry(record, this.nextSeq++)
       const evicted =
         entry.userId !== undefined && maxPerUser !== undefined
-          ? this.evictOldest(entry.userId, maxPerUser - 1)
+          ? this.makeRoom(entry.userId, maxPerUser, onLimit)
           : []
       this.place(key, entry)
       this.enforceMaxEntries()
@@ -199,6 +214,30 @@ export class MemoryStore implements SessionStore {
     }, this)
   }
 
+  /** The live "not before" mark of `scope`, or null. */
+  getNotBefore(scope: string): Promise<number | null> {
+    return settle(function getNotBefore(this: MemoryStore) {
+      const mark = this.notBefore.get(scope)
+      if (mark === undefined) return null
+      if (this.clock.now() < mark.expiresAt) return mark.at
+      this.notBefore.delete(scope)
+      return null
+    }, this)
+  }
+
+  /** Sets the "not before" mark of `scope`, never moving a live one backwards. */
+  setNotBefore(scope: string, at: number, expiresAt: number): Promise<void> {
+    return settle(function setNotBefore(this: MemoryStore) {
+      const mark = this.notBefore.get(scope)
+      if (mark === undefined || this.clock.now() >= mark.expiresAt) {
+        this.notBefore.set(scope, { at, expiresAt })
+        return
+      }
+      mark.at = Math.max(mark.at, at)
+      mark.expiresAt = Math.max(mark.expiresAt, expiresAt)
+    }, this)
+  }
+
   /** Stops the sweep timer. The sessions stay readable until the store is dropped. */
   close(): Promise<void> {
     clearInterval(this.timer)
@@ -226,6 +265,13 @@ export class MemoryStore implements SessionStore {
     })
   }
 
+  /** Room for one more session of `userId` under the cap: evicts the oldest, or refuses. */
+  private makeRoom(userId: string, maxPerUser: number, onLimit?: SessionLimitPolicy): string[] {
+    if (onLimit !== 'refuse') return this.evictOldest(userId, maxPerUser - 1)
+    if (this.liveOfUser(userId).length >= maxPerUser) throw sessionLimitReached(maxPerUser)
+    return []
+  }
+
   /** Removes the oldest live sessions of `userId` until `keep` remain; returns their keys. */
   private evictOldest(userId: string, keep: number): string[] {
     const sessions = this.liveOfUser(userId)
@@ -237,12 +283,18 @@ export class MemoryStore implements SessionStore {
     return evicted
   }
 
-  /** Over `maxEntries`: renewal markers go first (oldest first), then the least recently used. */
+  /**
+   * Over `maxEntries`: renewal markers go first (oldest first), then anonymous sessions, then
+   * logged-in ones (each least recently used first). Each queue's head is its victim: O(1).
+   */
   private enforceMaxEntries(): void {
-    for (const key of this.markers) {
-      if (this.entries.size <= this.maxEntries) return
-      this.remove(key, this.entries.get(key)!)
+    for (const queue of [this.markers, this.anonymous]) {
+      for (const key of queue) {
+        if (this.entries.size <= this.maxEntries) return
+        this.remove(key, this.entries.get(key)!)
+      }
     }
+    // Only logged-in sessions are left, in LRU order.
     for (const [key, entry] of this.entries) {
       if (this.entries.size <= this.maxEntries) return
       this.remove(key, entry)
@@ -253,8 +305,11 @@ export class MemoryStore implements SessionStore {
   private place(key: string, entry: Entry, previous?: Entry): void {
     this.entries.delete(key)
     this.entries.set(key, entry)
-    if (entry.marker) this.markers.add(key)
-    else this.markers.delete(key)
+    this.markers.delete(key)
+    this.anonymous.delete(key)
+    const queue = queueOf(entry)
+    if (queue === 'marker') this.markers.add(key)
+    else if (queue === 'anonymous') this.anonymous.add(key)
     if (previous !== undefined && previous.userId !== entry.userId) this.unindex(key, previous)
     if (entry.userId === undefined) return
     let keys = this.byUser.get(entry.userId)
@@ -265,6 +320,7 @@ export class MemoryStore implements SessionStore {
   private remove(key: string, entry: Entry): void {
     this.entries.delete(key)
     this.markers.delete(key)
+    this.anonymous.delete(key)
     this.unindex(key, entry)
   }
 

@@ -1,5 +1,6 @@
 import type { Pool, PoolClient, QueryResultRow } from 'pg'
-import { invalidOption } from '../errors.js'
+import { invalidOption, sessionLimitReached } from '../errors.js'
+import { keyInUse } from './internal.js'
 import { encodeText } from './postgres/jsonb.js'
 import { isWritten, toInsertValues, toRecord, toUpdateValues } from './postgres/rows.js'
 import type { Nullable, RecordRow } from './postgres/rows.js'
@@ -10,6 +11,8 @@ import type { PostgresStoreOptions, ResolvedPostgresOptions } from './postgres/o
 import type {
   Clock,
   CreateOptions,
+  NotBeforeMarks,
+  SessionLimitPolicy,
   SessionPatch,
   SessionRecord,
   SessionStore,
@@ -25,7 +28,7 @@ export type { PostgresStoreOptions } from './postgres/options.js'
  * operation, so a commit merges only the keys it changed (no lost updates). Creating the table is
  * an explicit `migrate()` unless `autoCreate` is set. Errors from `pg` reject as they are.
  */
-export class PostgresStore implements SessionStore {
+export class PostgresStore implements SessionStore, NotBeforeMarks {
   /** Brand of a Tether store. */
   readonly tetherStore = 1
   private readonly pool: Pool
@@ -40,17 +43,20 @@ export class PostgresStore implements SessionStore {
     this.options = resolveOptions(options)
     this.pool = this.options.pool
     this.clock = this.options.clock
-    this.sql = statements(this.options.tableSql)
+    this.sql = statements(this.options.tableSql, this.options.marksSql)
     const { cleanupIntervalMs } = this.options
     if (cleanupIntervalMs > 0) {
       this.timer = setInterval(this.pruneInBackground.bind(this), cleanupIntervalMs).unref()
     }
   }
 
-  /** Creates the table and its indexes if missing. Safe to run from many instances at once. */
+  /**
+   * Creates the tables (sessions, and `<table>_not_before` for marks) and indexes if missing.
+   * Safe to run from many instances at once, and again after an upgrade.
+   */
   async migrate(): Promise<void> {
-    const { tableSql, userIndexSql, expiryIndexSql, table } = this.options
-    await this.pool.query(migrateSql(tableSql, userIndexSql, expiryIndexSql, table))
+    const { tableSql, userIndexSql, expiryIndexSql, table, marksSql } = this.options
+    await this.pool.query(migrateSql(tableSql, userIndexSql, expiryIndexSql, table, marksSql))
   }
 
   /**
@@ -74,20 +80,20 @@ export class PostgresStore implements SessionStore {
 
   /**
    * Inserts `record`, replacing an expired session under `key` and rejecting on a live one. With
-   * `maxPerUser` it evicts the user's oldest sessions in the same transaction, under a per-user
-   * advisory lock, and returns their keys.
+   * `maxPerUser` it evicts the user's oldest sessions (or, `onLimit: 'refuse'`, refuses the new
+   * one) in the same transaction, under a per-user advisory lock, and returns their keys.
    */
   async create(key: string, record: SessionRecord, options: CreateOptions = {}): Promise<string[]> {
-    const { maxPerUser } = options
+    const { maxPerUser, onLimit } = options
     if (maxPerUser !== undefined && (!Number.isSafeInteger(maxPerUser) || maxPerUser < 1)) {
       throw invalidOption(`"maxPerUser" must be a positive integer; got ${String(maxPerUser)}`)
     }
     const values = toInsertValues(key, record, this.clock.now())
     if (record.userId !== undefined && maxPerUser !== undefined) {
-      return this.createCapped(values, maxPerUser)
+      return this.createCapped(values, maxPerUser, onLimit)
     }
     const { rowCount } = await this.query(this.sql.create, values)
-    if (rowCount === 0) throw liveKeyError()
+    if (rowCount === 0) throw keyInUse('PostgresStore')
     return []
   }
 
@@ -146,6 +152,27 @@ export class PostgresStore implements SessionStore {
     return rows[0]?.keys ?? []
   }
 
+  /**
+   * The live "not before" mark of `scope`, or null. Null too while the marks table is missing (a
+   * table migrated before marks existed): no mark can have been set, and sessions keep loading
+   * until `migrate()` is run again; `setNotBefore` rejects until then.
+   */
+  async getNotBefore(scope: string): Promise<number | null> {
+    try {
+      const values = [encodeText(scope), this.clock.now()]
+      const { rows } = await this.query<{ at: string }>(this.sql.getMark, values)
+      return rows[0] === undefined ? null : Number(rows[0].at)
+    } catch (err) {
+      if ((err as { code?: unknown } | null)?.code === UNDEFINED_TABLE) return null
+      throw err
+    }
+  }
+
+  /** Sets the "not before" mark of `scope`, never moving a live one backwards. One statement. */
+  async setNotBefore(scope: string, at: number, expiresAt: number): Promise<void> {
+    await this.query(this.sql.setMark, [encodeText(scope), at, expiresAt, this.clock.now()])
+  }
+
   /** Stops the cleanup timer. The pool stays open: it belongs to the caller. */
   close(): Promise<void> {
     clearInterval(this.timer)
@@ -160,19 +187,28 @@ export class PostgresStore implements SessionStore {
    * absent. Holding `pg_advisory_xact_lock` on (table, user) first serialises the user's capped
    * creates, so 50 simultaneous logins never leave more than `maxPerUser` sessions.
    */
-  private async createCapped(values: unknown[], maxPerUser: number): Promise<string[]> {
+  private async createCapped(
+    values: unknown[],
+    maxPerUser: number,
+    onLimit?: SessionLimitPolicy,
+  ): Promise<string[]> {
     if (this.options.autoCreate) await this.ensureTable()
     const client = await this.pool.connect()
     let broken: unknown
     try {
       await client.query('BEGIN')
       await client.query(this.sql.lockUser, [this.options.table, values[1]])
+      if (onLimit === 'refuse') {
+        await this.insertIfRoom(client, values, maxPerUser)
+        await client.query('COMMIT')
+        return []
+      }
       const { rows } = await client.query<{ added: number; evicted: string[] }>(
         this.sql.createCapped,
         [...values, maxPerUser],
       )
       // A live session under the key: undo the evictions too.
-      if (rows[0]?.added !== 1) throw liveKeyError()
+      if (rows[0]?.added !== 1) throw keyInUse('PostgresStore')
       await client.query('COMMIT')
       return rows[0].evicted
     } catch (err) {
@@ -182,6 +218,16 @@ export class PostgresStore implements SessionStore {
       // A client whose ROLLBACK failed is in an unknown state: release(err) discards it.
       client.release(broken as Error | undefined)
     }
+  }
+
+  /** Under the user's lock: the insert, or TETHER_SESSION_LIMIT when the user is at the cap. */
+  private async insertIfRoom(client: PoolClient, values: unknown[], maxPerUser: number) {
+    // A statement after the lock sees every create committed before it.
+    const [key, userId, , , , , , now] = values
+    const count = await client.query<{ live: number }>(this.sql.countLive, [key, userId, now])
+    if ((count.rows[0]?.live ?? 0) >= maxPerUser) throw sessionLimitReached(maxPerUser)
+    if ((await client.query(this.sql.create, values)).rowCount === 0)
+      throw keyInUse('PostgresStore')
   }
 
   /** Runs one statement on the pool, creating the table first when `autoCreate` is set. */
@@ -213,6 +259,9 @@ export class PostgresStore implements SessionStore {
   }
 }
 
+/** PostgreSQL's SQLSTATE for a missing table. */
+const UNDEFINED_TABLE = '42P01'
+
 /** A rejection from a timer would crash the process; report it and retry at the next tick. */
 function warnPruneFailed(err: unknown): void {
   process.emitWarning(`PostgresStore could not prune expired sessions: ${String(err)}`, {
@@ -229,8 +278,4 @@ async function rollback(client: PoolClient): Promise<unknown> {
   } catch (err) {
     return err
   }
-}
-
-function liveKeyError(): Error {
-  return new Error('PostgresStore.create: a live session already exists under this key')
 }

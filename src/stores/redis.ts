@@ -10,7 +10,8 @@
  * - create with a userId: (1) the index entry is written and, under `maxPerUser`, the oldest
  *   other live sessions are flagged for eviction in the same script, so the index never holds
  *   more than the cap; (2) the session hash; (3) the flagged sessions are deleted, then their
- *   entries. Two round trips, four when it evicts.
+ *   entries. Two round trips, four when it evicts. Under `onLimit: 'refuse'` step (1) writes
+ *   nothing when the cap is reached and the create is refused, so concurrent logins never pass it.
  * - destroy of a user's session, destroyByUser, eviction: the session first, its entry after.
  * - update changing userId: new entry, session, old entry removed.
  * So a crash between steps leaves at worst an index entry without a session (listings check each
@@ -28,12 +29,13 @@
  * create (Redis gone mid-way) can leave its flagged sessions usable but unlisted until they expire
  * (destroyByUser still removes them). Key layout and TTLs: docs/stores/redis.md.
  */
-import { show } from './internal.js'
+import { keyInUse, show } from './internal.js'
 import { invalidOption } from '../errors.js'
 import { expiresAt, systemClock } from './types.js'
 import type {
   Clock,
   CreateOptions,
+  NotBeforeMarks,
   SessionPatch,
   SessionRecord,
   SessionStore,
@@ -45,6 +47,7 @@ import { runScript, toRedisLike } from './redis/client.js'
 import type { RedisClient, RedisLike } from './redis/client.js'
 
 import { CREATE, DESTROY, GET, TOUCH, UPDATE } from './redis/record-scripts.js'
+import { GET_MARK, SET_MARK } from './redis/mark-scripts.js'
 import { parseRecord, patchFields, recordPairs, toStrings } from './redis/record.js'
 import {
   addEntry,
@@ -87,19 +90,22 @@ export interface RedisStoreOptions {
 
 /**
  * Sessions in Redis or Redis Cluster. Each session is a hash under `<prefix>s:<key>`, each user's
- * index a hash under `<prefix>u:<userId>`; see the comment at the top of this file for atomicity.
+ * index a hash under `<prefix>u:<userId>`, each "not before" mark a hash under `<prefix>nb:<scope>`;
+ * see the comment at the top of this file for atomicity.
  */
-export class RedisStore implements SessionStore {
+export class RedisStore implements SessionStore, NotBeforeMarks {
   /** Brand of a Tether store. */
   readonly tetherStore = 1
   private readonly redis: RedisLike
   private readonly clock: Clock
   private readonly ctx: IndexContext
+  private readonly prefix: string
 
   constructor(options: RedisStoreOptions) {
     const { redis, prefix, clock } = resolveOptions(options)
     this.redis = redis
     this.clock = clock
+    this.prefix = prefix
     this.ctx = {
       redis,
       clock,
@@ -135,10 +141,11 @@ export class RedisStore implements SessionStore {
       await this.write(key, record, '')
       return []
     }
-    const added = await addEntry(this.ctx, userId, key, times, maxPerUser ?? 0, false)
+    const refuse = options.onLimit === 'refuse'
+    const added = await addEntry(this.ctx, userId, key, times, maxPerUser ?? 0, false, refuse)
     if (!(await this.write(key, record, ident(added.seq, userId)))) {
       await undoAdd(this.ctx, userId, key, added)
-      throw new Error('RedisStore.create: a live session already exists under this key')
+      throw keyInUse('RedisStore')
     }
     return added.victims.length === 0 ? [] : evictVictims(this.ctx, userId, added.victims)
   }
@@ -191,9 +198,25 @@ export class RedisStore implements SessionStore {
     return destroyUser(this.ctx, userId, options.except)
   }
 
+  /** The live "not before" mark of `scope`, or null. One round trip. */
+  async getNotBefore(scope: string): Promise<number | null> {
+    const reply = await runScript(this.redis, GET_MARK, this.markKey(scope), [this.now()])
+    return reply === null || reply === undefined ? null : Number(toStrings([reply])[0])
+  }
+
+  /** Sets the "not before" mark of `scope`, never moving a live one backwards. One round trip. */
+  async setNotBefore(scope: string, at: number, expiresAt: number): Promise<void> {
+    const argv = [this.now(), String(at), String(expiresAt)]
+    await runScript(this.redis, SET_MARK, this.markKey(scope), argv)
+  }
+
   /** Does nothing: the store owns no timer, and the client belongs to the application. */
   close(): Promise<void> {
     return Promise.resolve()
+  }
+
+  private markKey(scope: string): string {
+    return `${this.prefix}nb:${scope}`
   }
 
   private now(): string {
@@ -207,7 +230,7 @@ export class RedisStore implements SessionStore {
     const argv = [String(now), String(Math.max(0, ttlMs)), ix, ...recordPairs(record, ix)]
     const reply = await runScript(this.redis, CREATE, this.ctx.sessionKey(key), argv)
     if (reply === 'exists' && ix === '') {
-      throw new Error('RedisStore.create: a live session already exists under this key')
+      throw keyInUse('RedisStore')
     }
     return reply !== 'exists'
   }

@@ -1,10 +1,11 @@
 import Database from 'better-sqlite3'
-import { settle, show } from './internal.js'
-import { invalidOption } from '../errors.js'
+import { keyInUse, settle, show } from './internal.js'
+import { invalidOption, sessionLimitReached } from '../errors.js'
 import { applyPatch, expiresAt, systemClock } from './types.js'
 import type {
   Clock,
   CreateOptions,
+  NotBeforeMarks,
   SessionPatch,
   SessionRecord,
   SessionStore,
@@ -21,6 +22,7 @@ export interface SqliteStoreOptions {
   path?: string
   /**
    * Table holding the sessions, created if missing: a letter or `_`, then up to 62 of `[A-Za-z0-9_]`.
+   * "Not before" marks go in `<table>_not_before`.
    * @default 'tether_sessions'
    */
   table?: string
@@ -56,7 +58,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1
  * Sessions in SQLite through better-sqlite3: one table, prepared statements, and a transaction
  * for every read-modify-write. Calls run synchronously and return settled promises.
  */
-export class SqliteStore implements SessionStore {
+export class SqliteStore implements SessionStore, NotBeforeMarks {
   /** Brand of a Tether store. */
   readonly tetherStore = 1
   private readonly db: Database.Database
@@ -97,16 +99,20 @@ export class SqliteStore implements SessionStore {
     }, this)
   }
 
-  /** Inserts `record`, evicting the user's oldest sessions beyond `maxPerUser` in one transaction. */
+  /**
+   * Inserts `record`, evicting the user's oldest sessions beyond `maxPerUser` (or refusing) in one
+   * transaction.
+   */
   create(key: string, record: SessionRecord, options: CreateOptions = {}): Promise<string[]> {
     return settle(function create(this: SqliteStore) {
       const { maxPerUser } = options
+      const refuse = options.onLimit === 'refuse'
       if (maxPerUser !== undefined && (!Number.isSafeInteger(maxPerUser) || maxPerUser < 1)) {
         throw invalidOption(`"maxPerUser" must be a positive integer; got ${show(maxPerUser)}`)
       }
       // IMMEDIATE takes the write lock up front, so another process cannot slip in between the
       // reads and the writes (a deferred transaction would fail with SQLITE_BUSY instead).
-      return this.tx.create.immediate(toRow(key, record), this.clock.now(), maxPerUser)
+      return this.tx.create.immediate(toRow(key, record), this.clock.now(), maxPerUser, refuse)
     }, this)
   }
 
@@ -154,6 +160,20 @@ export class SqliteStore implements SessionStore {
         if (now < row.expires_at) removed.push(row.key)
       }
       return removed
+    }, this)
+  }
+
+  /** The live "not before" mark of `scope`, or null. */
+  getNotBefore(scope: string): Promise<number | null> {
+    return settle(function getNotBefore(this: SqliteStore) {
+      return this.sql.getMark.get({ scope, now: this.clock.now() })?.at ?? null
+    }, this)
+  }
+
+  /** Sets the "not before" mark of `scope`, never moving a live one backwards. One statement. */
+  setNotBefore(scope: string, at: number, expiresAt: number): Promise<void> {
+    return settle(function setNotBefore(this: SqliteStore) {
+      this.sql.setMark.run({ scope, at, expiresAt, now: this.clock.now() })
     }, this)
   }
 
@@ -226,17 +246,26 @@ function prepareTransactions(db: Database.Database, sql: Statements) {
   }
 }
 
-function createInTx(sql: Statements, row: Row, now: number, maxPerUser?: number): string[] {
+function createInTx(
+  sql: Statements,
+  row: Row,
+  now: number,
+  maxPerUser: number | undefined,
+  refuse: boolean,
+): string[] {
   sql.dropExpired.run({ key: row.key, now })
+  // Before any eviction: under a cap, the live session on this key could be the one evicted.
+  if (sql.get.get({ key: row.key, now }) !== undefined) throw keyInUse('SqliteStore')
   const evicted: string[] = []
   if (row.userId !== null && maxPerUser !== undefined) {
     const others = sql.keysByUser.all({ userId: row.userId, now })
+    // Inside the write transaction, so concurrent logins are counted one after the other.
+    if (refuse && others.length >= maxPerUser) throw sessionLimitReached(maxPerUser)
     for (const { key } of others.slice(0, Math.max(0, others.length - (maxPerUser - 1)))) {
       sql.destroy.run(key)
       evicted.push(key)
     }
   }
-  // A live row under the same key fails the primary key here, which rolls back the evictions.
   sql.insert.run(row)
   return evicted
 }
@@ -284,6 +313,11 @@ function createTable(db: Database.Database, table: string): void {
     );
     CREATE INDEX IF NOT EXISTS "${table}_user_id" ON "${table}" (user_id, created_at);
     CREATE INDEX IF NOT EXISTS "${table}_expires_at" ON "${table}" (expires_at);
+    CREATE TABLE IF NOT EXISTS "${table}_not_before" (
+      scope TEXT PRIMARY KEY NOT NULL,
+      at INTEGER NOT NULL,
+      expires_at INTEGER NOT NULL
+    );
   `)
 }
 
@@ -318,6 +352,17 @@ function prepareStatements(db: Database.Database, table: string) {
       { key: string; expires_at: number }
     >(`DELETE FROM ${t} WHERE user_id = @userId AND key IS NOT @except RETURNING key, expires_at`),
     prune: db.prepare<[number]>(`DELETE FROM ${t} WHERE expires_at <= ?`),
+    getMark: db.prepare<{ scope: string; now: number }, { at: number }>(
+      `SELECT at FROM "${table}_not_before" WHERE scope = @scope AND expires_at > @now`,
+    ),
+    // SET reads the old row: a live mark keeps the later time and expiry, an expired one is replaced.
+    setMark: db.prepare<{ scope: string; at: number; expiresAt: number; now: number }>(
+      `INSERT INTO "${table}_not_before" (scope, at, expires_at) VALUES (@scope, @at, @expiresAt)
+       ON CONFLICT (scope) DO UPDATE SET
+         at = CASE WHEN expires_at > @now THEN max(at, excluded.at) ELSE excluded.at END,
+         expires_at = CASE WHEN expires_at > @now
+           THEN max(expires_at, excluded.expires_at) ELSE excluded.expires_at END`,
+    ),
   }
 }
 

@@ -99,6 +99,9 @@ export interface UserSessionEntry {
   record: SessionRecord
 }
 
+/** What a create past `maxPerUser` does: evict the user's oldest sessions, or refuse the new one. */
+export type SessionLimitPolicy = 'evict-oldest' | 'refuse'
+
 export interface CreateOptions {
   /**
    * Keep at most this many live sessions for `record.userId`, evicting the oldest (by createdAt):
@@ -106,6 +109,31 @@ export interface CreateOptions {
    * never evicted.
    */
   maxPerUser?: number
+  /**
+   * With `maxPerUser`: `'refuse'` rejects the create with `TETHER_SESSION_LIMIT` (writing and
+   * evicting nothing) when the user already holds `maxPerUser` live sessions, decided in the same
+   * atomic step as the insert, so concurrent creates never pass the cap.
+   * @default 'evict-oldest'
+   */
+  onLimit?: SessionLimitPolicy
+}
+
+/**
+ * Optional store capability: small "not before" marks. A mark on `scope` says that whatever the
+ * scope covers and was created before `at` (epoch ms) is no longer valid. Scope `'*'` is every
+ * session of every user (`revokeAllSessions()`); other scopes are free strings, kept apart from
+ * each other and from session keys (e.g. a later per-user mark for sealed sessions, or one
+ * session's). Stores without it refuse `revokeAllSessions()`.
+ */
+export interface NotBeforeMarks {
+  /** The mark of `scope`, or null when there is none or it has expired (by the store's clock). */
+  getNotBefore(scope: string): Promise<number | null>
+  /**
+   * Sets the mark of `scope` to `at`, unless a live mark is already later: a write never moves a
+   * mark backwards, and its expiry only moves later. The store may drop the mark after
+   * `expiresAt`, once nothing it covers can still be alive.
+   */
+  setNotBefore(scope: string, at: number, expiresAt: number): Promise<void>
 }
 
 /**
@@ -113,14 +141,16 @@ export interface CreateOptions {
  * `TETHER_STORE_UNAVAILABLE`). A record is live while `now < min(idleExpiresAt, absoluteExpiresAt)`
  * by the store's clock; a store never returns or lists a record that is not live.
  */
-export interface SessionStore {
+export interface SessionStore extends Partial<NotBeforeMarks> {
   /** Brand: tells adapters this is a Tether store, not an express-session one. Always `1`. */
   readonly tetherStore: 1
   /** The live record under `key`, or null. */
   get(key: string): Promise<SessionRecord | null>
   /**
-   * Inserts a new record (v is 1) and indexes it under its userId. Rejects when a live session
-   * holds the key; replaces an expired one. Times are whole epoch milliseconds.
+   * Inserts a new record (v is 1) and indexes it under its userId. Rejects with a `TetherError`
+   * `TETHER_SESSION_ID_IN_USE` when a live session holds the key (changing nothing, evicting
+   * nothing); replaces an expired one. Times are whole epoch milliseconds. Rejects with a
+   * `TETHER_SESSION_LIMIT` TetherError when `onLimit` is `'refuse'` and the user is at the cap.
    * @returns keys of sessions evicted because of `maxPerUser`.
    */
   create(key: string, record: SessionRecord, options?: CreateOptions): Promise<string[]>

@@ -66,12 +66,14 @@ describe('step-up: requireFreshAuth and reauthenticated()', () => {
     const stale = await send(s.port, { method: 'POST', path: '/password', headers: { cookie } })
     assert.equal(stale.status, 401)
     assert.deepEqual(JSON.parse(stale.body), { error: 'reauth_required' })
+    const reauth = await send(s.port, { method: 'POST', path: '/reauth', headers: { cookie } })
+    assert.equal(reauth.status, 200)
+    // Re-authentication issues a new id (ASVS 7.2.4): the next request carries the new cookie.
+    const fresh = cookiePair(reauth, 'sid')!
+    assert.notEqual(fresh, cookie)
     assert.equal(
-      (await send(s.port, { method: 'POST', path: '/reauth', headers: { cookie } })).status,
-      200,
-    )
-    assert.equal(
-      (await send(s.port, { method: 'POST', path: '/password', headers: { cookie } })).status,
+      (await send(s.port, { method: 'POST', path: '/password', headers: { cookie: fresh } }))
+        .status,
       200,
     )
     assert.ok(s.events.some((e) => e.type === 'session.login' && e.reason === 'reauthenticated'))

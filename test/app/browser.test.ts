@@ -2,7 +2,8 @@
  * The reference app driven as a person would, in headless Chromium (playwright-core and Debian's
  * /usr/bin/chromium): log in, see the profile, log in from a second device, see both sessions,
  * revoke the other one, watch it get logged out, log out; a cross-site form post refused; and a
- * password change that first asks "Confirm it's you" because the login is old.
+ * password change that first asks "Confirm it's you" because the login is old; the administrator
+ * ending a user's sessions from the admin page, after confirming it is them.
  * Saves a screenshot of each page under test-results/screenshots/ (git-ignored).
  *
  * Without /usr/bin/chromium the tests skip with a reason; under TETHER_REQUIRE_BROWSER=1 they fail.
@@ -142,6 +143,32 @@ describe('reference app in a browser', { skip }, () => {
     await laptop.getByText('Your password was changed. One other session was logged out.').waitFor()
     await shot(laptop, '11-password-changed')
     assert.equal((await phone.reload())?.status(), 401, 'the other device is logged out')
+  })
+
+  it("ends alice's sessions from the admin page, confirming it is the admin first when the login is old", async (t) => {
+    let nowMs = Date.now()
+    const clock = { now: () => nowMs }
+    const app = await serve(t, testConfig('sqlite', tempDir(t)), { clock })
+    const browser = await launch(t)
+    const phone = await (await browser.newContext({ userAgent: IPHONE })).newPage()
+    await logIn(phone, app.url, 'alice', 'correct-horse')
+    const admin = await (
+      await browser.newContext({ viewport: { width: 1100, height: 700 } })
+    ).newPage()
+    await logIn(admin, app.url, 'admin', 'correct-horse-admin')
+
+    nowMs += 6 * 60_000
+    await admin.getByRole('link', { name: 'Admin' }).click()
+    await admin.waitForURL('**/reauth?next=/admin')
+    await admin.getByLabel('Password').fill('correct-horse-admin')
+    await admin.getByRole('button', { name: 'Continue' }).click()
+    await admin.waitForURL('**/admin')
+    await shot(admin, '12-admin')
+    await admin.getByRole('button', { name: 'End every session of alice' }).click()
+    await admin.waitForURL('**/admin?user=alice&revoked=1')
+    await admin.getByText('1 session of alice ended.').waitFor()
+    await shot(admin, '13-admin-ended')
+    assert.equal((await phone.reload())?.status(), 401, "alice's phone is logged out")
   })
 
   it('refuses a form another site posts to the app, and the user stays logged in', async (t) => {

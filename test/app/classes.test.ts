@@ -132,7 +132,7 @@ async function dropTable(table: string): Promise<void> {
   const { default: pg } = await import('pg')
   const pool = new pg.Pool({ connectionString: DATABASE_URL })
   try {
-    await pool.query(`DROP TABLE IF EXISTS ${table}`)
+    await pool.query(`DROP TABLE IF EXISTS ${table}, ${table}_not_before`)
   } finally {
     await pool.end()
   }

@@ -41,6 +41,8 @@ export function testConfig(store: StoreKind, dataDir: string, over: Partial<AppC
     renewAfterMs: 15 * 60_000,
     reauthMaxAgeMs: 5 * 60_000,
     binding: 'log',
+    maxSessionsPerUser: 10,
+    sessionLimitPolicy: 'refuse',
     adminClass: null,
     trustProxy: false,
     warnings: [],
@@ -111,9 +113,22 @@ async function dropTable(namespace: string): Promise<void> {
   const { default: pg } = await import('pg')
   const pool = new pg.Pool({ connectionString: DATABASE_URL })
   try {
-    await pool.query(`DROP TABLE IF EXISTS tether_sessions_${namespace}`)
+    const table = `tether_sessions_${namespace}`
+    await pool.query(`DROP TABLE IF EXISTS ${table}, ${table}_not_before`)
   } finally {
     await pool.end()
+  }
+}
+
+/** Deletes a test's "not before" mark from Redis (revoke-all leaves it, with an 8 h TTL). */
+async function deleteRedisMark(namespace: string): Promise<void> {
+  const { createClient } = await import('redis')
+  const client = createClient({ url: REDIS_URL })
+  await client.connect()
+  try {
+    await client.del(`tether:${namespace}:nb:*`)
+  } finally {
+    await client.close()
   }
 }
 
@@ -134,7 +149,18 @@ export async function serveOn(
   })
   // t.after hooks run in the order they were added: this one after the app has closed.
   if (kind === 'postgres') t.after(() => dropTable(namespace))
+  if (kind === 'redis') t.after(() => deleteRedisMark(namespace))
   return served
+}
+
+/** The Accept header of a browser asking for a page. */
+export const HTML = { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' }
+
+/** The `_csrf` value of the first form on a page. */
+export function formToken(page: string): string {
+  const match = /name="_csrf" value="([^"]+)"/.exec(page)
+  if (match === null) throw new Error('the page has no form with a CSRF token')
+  return match[1]!
 }
 
 /** One answer: status, headers, and the body as JSON (when it is) and as text. */

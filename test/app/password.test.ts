@@ -103,6 +103,27 @@ for (const kind of Object.keys(skips) as StoreKind[]) {
       assert.equal(await status(phone, '/profile'), 401)
     })
 
+    it('gives the session a new cookie at /reauth and ends the old one, keeping user, data and creation time', async (t) => {
+      const time = manualClock(Date.now())
+      const app = await serveOn(t, kind, {}, { clock: time })
+      const laptop = await alice(app)
+      const before = (await laptop.get('/sessions')).json.sessions
+      const old = copyOf(laptop)
+      time.advance(FIVE_MINUTES + 1)
+
+      assert.equal((await laptop.post('/reauth', { password: OLD })).status, 200)
+      assert.notEqual(laptop.cookies.get('sid'), old.cookies.get('sid'), 'a new cookie')
+      assert.equal(await status(old, '/profile'), 401, 'the old cookie no longer works')
+      assert.deepEqual((await laptop.get('/profile')).json, { userId: '1', username: 'alice' })
+      const after = (await laptop.get('/sessions')).json.sessions
+      assert.equal(after.length, 1, 'one session listed for the device: the new one')
+      assert.notEqual(after[0].ref, before[0].ref)
+      assert.equal(after[0].current, true)
+      assert.equal(after[0].createdAt, before[0].createdAt, 'the absolute lifetime runs on')
+      const change = await laptop.post('/password', { currentPassword: OLD, newPassword: NEW })
+      assert.equal(change.status, 200, 'the fresh authentication belongs to the new cookie')
+    })
+
     it('refuses a wrong current password with 403 and changes nothing', async (t) => {
       const app = await serveOn(t, kind)
       const laptop = await alice(app)

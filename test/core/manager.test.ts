@@ -146,7 +146,7 @@ describe('manager.commit', () => {
   })
 
   it('writes an unmodified session at most once per touchAfter (lazy touch)', async () => {
-    const s = setup({ touchAfter: '5m' })
+    const s = setup({ idleTimeout: '1h', touchAfter: '5m' })
     const { token } = await storedSession(s)
     const outcomes: string[] = []
     for (let i = 0; i < 12; i++) {
@@ -260,7 +260,7 @@ describe('session classes', () => {
       class: 'admin',
     })
     assert.equal(admin.record.sessionClass, 'admin')
-    assert.equal(admin.record.idleExpiresAt - s.clock.now(), 5 * MIN + MIN)
+    assert.equal(admin.record.idleExpiresAt - s.clock.now(), 5 * MIN + MIN / 2)
     const killed = createSessionManager({
       secret: s.secret,
       store: s.store,
@@ -401,10 +401,6 @@ describe('options', () => {
     assert.throws(() => createSessionManager({ secret, idleTimeout: 'soon' }), {
       code: 'TETHER_INVALID_OPTION',
       message: /"idleTimeout"/,
-    })
-    assert.throws(() => createSessionManager({ secret, idleTimeout: '9h' }), {
-      code: 'TETHER_INVALID_OPTION',
-      message: /must not exceed "absoluteTimeout"/,
     })
     assert.throws(() => createSessionManager({ secret, onStoreError: 'ignore' as 'anonymous' }), {
       code: 'TETHER_INVALID_OPTION',

@@ -207,8 +207,9 @@ describe('renewal', () => {
     assert.equal(updated.ref, next.session.ref)
     s.clock.advance(MIN)
     const again = await s.manager.reauthenticate(stale, HOME)
-    assert.equal(again.ref, next.session.ref)
-    const head = (await s.load(next.token)).session
+    assert.notEqual(again.ref, next.session.ref, 're-authentication issues a new id')
+    assert.equal((await s.load(next.token)).session, null, 'and ends the renewed one')
+    const head = (await s.load(s.manager.token(again))).session
     assert.equal(head?.record.data['n'], 1)
     assert.equal(head?.record.authAt, s.clock.now())
   })

@@ -1,48 +1,22 @@
 /**
  * docs/options.md documents every option the Express middleware accepts, every cookie attribute,
- * error code and event type; CHANGELOG.md names every error code and event type. The key lists
- * below are checked against the TypeScript types, so adding an option without listing it here
+ * error code and event type; CHANGELOG.md names every error code and event type. The option lists
+ * are the ones the middleware warns about unknown options with (src: `EXPRESS_OPTIONS`,
+ * `COOKIE_OPTIONS`), checked against the TypeScript types, so adding an option without listing it
  * fails to compile, and listing it without documenting it fails this test. What it lets pass: the
  * content of a section (only its heading is checked).
  */
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
-import type { CookieOptions } from '../../src/http/cookie.js'
+import { COOKIE_OPTIONS } from '../../src/http/cookie.js'
 import type { CsrfOptions } from '../../src/csrf/options.js'
-import type { ExpressSessionOptions } from '../../src/adapters/express/options.js'
+import { EXPRESS_OPTIONS } from '../../src/adapters/express/options.js'
 import { TetherError, type TetherErrorCode } from '../../src/errors.js'
 import type { TetherEventType } from '../../src/events/types.js'
 
 /** Every option of `session(options)`, the inherited `ManagerOptions` keys included. */
-export const optionKeys = {
-  secret: true,
-  store: true,
-  idleTimeout: true,
-  absoluteTimeout: true,
-  touchAfter: true,
-  renewAfter: true,
-  renewGrace: true,
-  storeTimeout: true,
-  onStoreError: true,
-  binding: true,
-  throttle: true,
-  maxSessionsPerUser: true,
-  maxSessionBytes: true,
-  classes: true,
-  onEvent: true,
-  clock: true,
-  name: true,
-  key: true,
-  cookie: true,
-  rolling: true,
-  resave: true,
-  saveUninitialized: true,
-  genid: true,
-  proxy: true,
-  unset: true,
-  csrf: true,
-} as const satisfies Record<keyof ExpressSessionOptions, true>
+const optionKeys = EXPRESS_OPTIONS
 
 /** Every key of the `csrf` option's object form. */
 export const csrfKeys = {
@@ -53,17 +27,7 @@ export const csrfKeys = {
 } as const satisfies Record<keyof CsrfOptions, true>
 
 /** Every attribute of the `cookie` option. */
-export const cookieKeys = {
-  path: true,
-  domain: true,
-  httpOnly: true,
-  secure: true,
-  sameSite: true,
-  maxAge: true,
-  expires: true,
-  partitioned: true,
-  priority: true,
-} as const satisfies Record<keyof CookieOptions, true>
+const cookieKeys = COOKIE_OPTIONS
 
 const errorCodes = {
   TETHER_INVALID_OPTION: true,
@@ -73,8 +37,11 @@ const errorCodes = {
   TETHER_SESSION_NOT_FOUND: true,
   TETHER_VERSION_CONFLICT: true,
   TETHER_SESSION_TOO_LARGE: true,
+  TETHER_INVALID_SESSION_DATA: true,
   TETHER_NOT_SUPPORTED: true,
   TETHER_RATE_LIMITED: true,
+  TETHER_SESSION_LIMIT: true,
+  TETHER_SESSION_ID_IN_USE: true,
 } as const satisfies Record<TetherErrorCode, true>
 
 const eventTypes = {
@@ -83,9 +50,11 @@ const eventTypes = {
   'session.regenerated': true,
   'session.destroyed': true,
   'session.revoked': true,
+  'session.revoked_all': true,
   'session.expired_idle': true,
   'session.expired_absolute': true,
   'session.binding_mismatch': true,
+  'session.unknown': true,
   'token.malformed': true,
   'token.forged': true,
   'token.unknown_key': true,

@@ -15,6 +15,7 @@ const SURFACE: Record<string, string[]> = {
     'isTetherError',
     'sessionRef',
     'systemClock',
+    'unmapIPv4',
   ],
   'tether-session/express': [
     'Cookie',

@@ -116,6 +116,27 @@ export function describeThroughManager(fixture: MakeFixture): void {
     assert.equal((await manager.load({ token })).session, null)
     assert.deepEqual(await manager.listUserSessions(userId), [])
   })
+
+  it('refuses a session id already in use with TETHER_SESSION_ID_IN_USE naming genid, not as an outage', async function idInUse(t) {
+    const { store, clock, user } = await fixture(t)
+    const events: string[] = []
+    const manager = createSessionManager({
+      secret: randomBytes(32),
+      store,
+      clock,
+      onEvent: (e) => events.push(e.type),
+    })
+    const id = randomBytes(32).toString('base64url')
+    const first = manager.create({}, id)
+    await manager.commit(first, {}, { data: { owner: 'first' } })
+    const expected = { code: 'TETHER_SESSION_ID_IN_USE', status: 500, message: /`genid`/ }
+    await assert.rejects(manager.commit(manager.create({}, id), {}, { data: { n: 1 } }), expected)
+    await assert.rejects(manager.login(manager.create({}), {}, user('x'), {}, { id }), expected)
+    assert.ok(!events.includes('store.error'), 'no store.error event')
+    const kept = await manager.load({ token: manager.token(first) })
+    assert.deepEqual({ ...kept.session?.record.data }, { owner: 'first' })
+    assert.equal(kept.session?.record.userId, undefined)
+  })
 }
 
 function renewingManager(store: SessionStore, clock: Clock) {

@@ -4,6 +4,8 @@ import { describe, it } from 'node:test'
 import type { TestContext } from 'node:test'
 import type { Clock, SessionFields, SessionRecord, SessionStore } from '../../src/stores/types.js'
 import { describeThroughManager } from './conformance-manager.js'
+import { describeSessionData } from './conformance-session-data.js'
+import { describeNotBefore, describeSessionLimit } from './conformance-marks.js'
 import { describeData, describeUsers } from './conformance-users.js'
 import { IDLE_MS, listedKeys, makePatch, makeRecord, T0 } from './fixtures.js'
 import type { Fixture, MakeFixture, ManualClock } from './fixtures.js'
@@ -47,6 +49,9 @@ export function describeStoreConformance(
     describeUsers(fixture)
     describeData(fixture)
     describeThroughManager(fixture)
+    describeSessionData(fixture)
+    describeNotBefore(fixture)
+    describeSessionLimit(fixture)
   })
 }
 
@@ -86,6 +91,26 @@ function describeRecords(fixture: MakeFixture): void {
     await store.create(key('s'), makeRecord({ data: { first: true } }))
     await assert.rejects(store.create(key('s'), makeRecord({ data: { first: false } })))
     assert.deepEqual((await store.get(key('s')))?.data, { first: true })
+  })
+
+  it('tells a taken key apart from an outage: TETHER_SESSION_ID_IN_USE, with or without a user', async function taken(t) {
+    const { store, key, user } = await fixture(t)
+    const first = makeRecord({ userId: user('a'), data: { first: true } })
+    await store.create(key('s'), first)
+    // One after another: each is refused on its own, never as a side effect of another.
+    const again: (() => Promise<unknown>)[] = [
+      () => store.create(key('s'), makeRecord({ data: { first: false } })),
+      () => store.create(key('s'), makeRecord({ userId: user('b') })),
+      () => store.create(key('s'), makeRecord({ userId: user('a') }), { maxPerUser: 1 }),
+    ]
+    for (const attempt of again) await assert.rejects(attempt, { code: 'TETHER_SESSION_ID_IN_USE' })
+    assert.deepEqual(await store.get(key('s')), first)
+    assert.deepEqual(
+      await listedKeys(store, user('a')),
+      [key('s')],
+      'not evicted by the refused create',
+    )
+    assert.deepEqual(await listedKeys(store, user('b')), [])
   })
 
   it('replaces an expired session on create under the same key', async function reuse(t) {

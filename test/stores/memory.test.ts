@@ -3,7 +3,7 @@ import { describe, it } from 'node:test'
 import type { TestContext } from 'node:test'
 import { MemoryStore } from '../../src/stores/memory.js'
 import type { MemoryStoreOptions } from '../../src/stores/memory.js'
-import type { SessionStore } from '../../src/stores/types.js'
+import type { SessionRecord, SessionStore } from '../../src/stores/types.js'
 import { describeStoreConformance, makePatch, makeRecord } from './conformance.js'
 import { IDLE_MS, listedKeys, T0 } from './fixtures.js'
 import type { ManualClock } from './fixtures.js'
@@ -22,15 +22,20 @@ function manualClock(): ManualClock {
   }
 }
 
-/** Three sessions a, b, c created in that order in a store of 3; a and b belong to user u. */
+/** Three logged-in sessions a, b, c created in that order in a store of 3; a and b are user u's. */
 async function fullStore(t: TestContext) {
   const clock = manualClock()
   const store = new MemoryStore({ maxEntries: 3, clock })
   t.after(store.close.bind(store))
   await store.create('a', makeRecord({ userId: 'u' }))
   await store.create('b', makeRecord({ userId: 'u' }))
-  await store.create('c', makeRecord())
+  await store.create('c', makeRecord({ userId: 'v' }))
   return { store, clock }
+}
+
+/** A logged-in session, as `login()` stores it. */
+function loggedIn(): SessionRecord {
+  return makeRecord({ userId: 'w' })
 }
 
 const USES: Array<[string, (store: SessionStore, key: string) => Promise<unknown>]> = [
@@ -55,9 +60,9 @@ const USES: Array<[string, (store: SessionStore, key: string) => Promise<unknown
 ]
 
 describe('MemoryStore', function memoryStore() {
-  it('evicts the least recently used session beyond maxEntries', async function lru(t) {
+  it('evicts the least recently used logged-in session beyond maxEntries', async function lru(t) {
     const { store } = await fullStore(t)
-    await store.create('d', makeRecord())
+    await store.create('d', loggedIn())
     assert.equal(store.size, 3)
     assert.equal(await store.get('a'), null)
     for (const key of ['b', 'c', 'd']) assert.notEqual(await store.get(key), null)
@@ -65,9 +70,9 @@ describe('MemoryStore', function memoryStore() {
 
   it('removes an evicted session from the user index', async function lruIndex(t) {
     const { store } = await fullStore(t)
-    await store.create('d', makeRecord())
+    await store.create('d', loggedIn())
     assert.deepEqual(store['byUser'].get('u'), new Set(['b']))
-    await store.create('e', makeRecord())
+    await store.create('e', loggedIn())
     assert.equal(store['byUser'].has('u'), false)
     assert.deepEqual(await store.destroyByUser('u'), [])
   })
@@ -76,11 +81,55 @@ describe('MemoryStore', function memoryStore() {
     it(`counts ${name} as a use when choosing what to evict`, async function recentUse(t) {
       const { store } = await fullStore(t)
       await use(store, 'a')
-      await store.create('d', makeRecord())
+      await store.create('d', loggedIn())
       assert.equal(await store.get('b'), null)
       assert.notEqual(await store.get('a'), null)
     })
   }
+
+  it('evicts anonymous sessions before logged-in ones, least recently used first', async function anonymousFirst(t) {
+    const store = new MemoryStore({ maxEntries: 3, clock: manualClock() })
+    t.after(store.close.bind(store))
+    await store.create('user', loggedIn())
+    await store.create('b', makeRecord())
+    await store.create('c', makeRecord())
+    await store.get('b')
+    await store.create('d', makeRecord())
+    assert.equal(await store.get('c'), null, 'the least recently used anonymous session goes')
+    await store.create('e', makeRecord({ userId: 'v' }))
+    assert.equal(await store.get('b'), null, 'a login evicts an anonymous session too')
+    for (const key of ['user', 'd', 'e']) assert.notEqual(await store.get(key), null, key)
+    assert.equal(store.size, 3)
+  })
+
+  it('keeps a logged-in session through a flood of anonymous sessions past the bound', async function flood(t) {
+    const store = new MemoryStore({ clock: manualClock() }) // the default bound, 10,000
+    t.after(store.close.bind(store))
+    await store.create('user', loggedIn())
+    for (let i = 0; i < 12_000; i++) await store.create(`anon-${i}`, makeRecord())
+    assert.equal(store.size, 10_000)
+    assert.notEqual(await store.get('user'), null, 'the logged-in session survives')
+    assert.deepEqual(await listedKeys(store, 'w'), ['user'])
+    assert.equal(await store.get('anon-2000'), null, 'the oldest anonymous sessions went')
+    assert.notEqual(await store.get('anon-2001'), null)
+  })
+
+  it('keeps logged-in sessions over a new anonymous one when they fill the store', async function full(t) {
+    const { store } = await fullStore(t)
+    await store.create('anon', makeRecord())
+    assert.equal(await store.get('anon'), null, 'the new anonymous session is the one evicted')
+    for (const key of ['a', 'b', 'c']) assert.notEqual(await store.get(key), null, key)
+  })
+
+  it('still evicts renewal markers before any session', async function markersFirst(t) {
+    const store = new MemoryStore({ maxEntries: 2, clock: manualClock() })
+    t.after(store.close.bind(store))
+    await store.create('anon', makeRecord())
+    await store.create('marker', makeRecord({ rotatedTo: 'next' }))
+    await store.create('user', loggedIn())
+    assert.equal(await store.get('marker'), null)
+    assert.notEqual(await store.get('anon'), null)
+  })
 
   it('sweeps expired sessions out of memory and the user index', async function sweep(t) {
     const clock = manualClock()

@@ -85,7 +85,7 @@ describe('store down and back', () => {
     const store = new PostgresStore({ pool, table, autoCreate: true, cleanupIntervalMs: 0 })
     t.after(async () => {
       await store.close()
-      await pool.query(`DROP TABLE IF EXISTS ${table}`).catch(() => {})
+      await pool.query(`DROP TABLE IF EXISTS ${table}, ${table}_not_before`).catch(() => {})
       await pool.end()
     })
     await downAndBack(proxy, store)

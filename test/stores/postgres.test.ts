@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict'
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { after, describe, it } from 'node:test'
 import type { TestContext } from 'node:test'
 import pg from 'pg'
+import { createSessionManager } from '../../src/core/manager.js'
+import type { TetherError } from '../../src/errors.js'
 import { PostgresStore } from '../../src/stores/postgres.js'
 import type { PostgresStoreOptions } from '../../src/stores/postgres.js'
 import { expiresAt } from '../../src/stores/types.js'
@@ -29,7 +31,7 @@ function tableName(): string {
 }
 
 async function dropTable(table: string): Promise<void> {
-  await pool().query(`DROP TABLE IF EXISTS ${table}`)
+  await pool().query(`DROP TABLE IF EXISTS ${table}, ${table}_not_before`)
 }
 
 describeStoreConformance(
@@ -112,6 +114,24 @@ describe('PostgresStore', { skip }, function postgresStore() {
       return new PostgresStore({ pool: pool(), table: fresh, cleanupIntervalMs: 0 }).migrate()
     })
     await Promise.all(racers)
+  })
+
+  it('loads sessions on a table migrated before marks existed, and refuses only to set a mark', async function oldSchema(t) {
+    const { store, table, clock } = await openStore(t)
+    await pool().query(`DROP TABLE ${table}_not_before`)
+    const manager = createSessionManager({ secret: randomBytes(32), store, clock })
+    const login = await manager.login(manager.create({}), {}, 'u', {})
+    assert.equal(await store.getNotBefore('*'), null)
+    assert.ok((await manager.load({ token: manager.token(login) })).session)
+    await assert.rejects(manager.revokeAllSessions(), function undefinedTable(err: TetherError) {
+      assert.equal(err.code, 'TETHER_STORE_UNAVAILABLE')
+      assert.equal((err.cause as { code?: string }).code, '42P01')
+      return true
+    })
+    await store.migrate()
+    clock.t += 1
+    await manager.revokeAllSessions()
+    assert.equal((await manager.load({ token: manager.token(login) })).rejected, 'revoked')
   })
 
   it('rejects with the driver error on a missing table without autoCreate', async function noTable() {
@@ -268,6 +288,11 @@ describe('PostgresStore', { skip }, function postgresStore() {
     await store.create('s', makeRecord({ userId: 'u' }))
     assert.deepEqual(await keysIn(`${schemaName}.sessions`), ['s'])
     assert.deepEqual(await listedKeys(store, 'u'), ['s'])
+    await store.setNotBefore('*', T0, T0 + IDLE_MS)
+    const { rows: marks } = await pool().query<{ scope: string }>(
+      `SELECT scope FROM ${schemaName}.sessions_not_before`,
+    )
+    assert.deepEqual(marks, [{ scope: '*' }], 'marks live beside the sessions, in their schema')
   })
 
   it('gives a 63-character table two distinct indexes', async function longName(t) {
@@ -279,6 +304,17 @@ describe('PostgresStore', { skip }, function postgresStore() {
       [table],
     )
     assert.equal(indexes[0]?.n, 3)
+    // Its marks table: the name shortened with a hash, as the index names are.
+    const hash = createHash('sha256').update(table).digest('hex').slice(0, 8)
+    const marksTable = `${table.slice(0, 43)}_${hash}_not_before`
+    t.after(() => pool().query(`DROP TABLE IF EXISTS "${marksTable}"`))
+    const { rows: marks } = await pool().query(
+      'SELECT tablename FROM pg_tables WHERE tablename = $1',
+      [marksTable],
+    )
+    assert.equal(marks.length, 1)
+    await store.setNotBefore('*', T0, T0 + IDLE_MS)
+    assert.equal(await store.getNotBefore('*'), T0)
   })
 
   it('leaves the pool open on close and stops its timer', async function userPool(t) {

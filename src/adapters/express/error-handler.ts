@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { isTetherError } from '../../errors.js'
+import { dropBodyHeaders } from '../../http/body-headers.js'
 import { errorResponse } from '../../http/error-response.js'
 
 type Next = (err?: unknown) => void
@@ -21,9 +22,12 @@ export type TetherErrorHandler = (
 export function tetherErrorHandler(): TetherErrorHandler {
   return function tetherErrors(err, req, res, next) {
     if (!isTetherError(err) || res.headersSent) return next(err)
+    // Whatever the route set for its own body (Content-Length, ETag, ...) would corrupt this one.
+    dropBodyHeaders(res)
     const answer = errorResponse(err, req.headers.accept)
     res.statusCode = answer.status
     for (const [name, value] of Object.entries(answer.headers)) res.setHeader(name, value)
+    res.setHeader('Content-Length', Buffer.byteLength(answer.body))
     res.end(answer.body)
   }
 }

@@ -7,7 +7,7 @@ import { nodeHeader, nodeResponseHooks } from '../../http/node-response.js'
 import type { RequestSession } from '../../http/request-session.js'
 import type { RequestView } from '../../http/request-view.js'
 import { invalidOption } from '../../errors.js'
-import type { ExpressSessionOptions } from './options.js'
+import { EXPRESS_ONLY_OPTIONS, type ExpressSessionOptions } from './options.js'
 import { Session } from './session.js'
 
 type Req = IncomingMessage & {
@@ -146,6 +146,7 @@ export function session(options?: ExpressSessionOptions): SessionMiddleware {
   const engine: HttpEngine<Req, ServerResponse> = createHttpEngine(
     rest.name === undefined && key !== undefined ? { ...rest, name: key } : rest,
     hooks,
+    EXPRESS_ONLY_OPTIONS,
   )
   const userStore = engine.cfg.userStore
 

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http'
-import type { HttpOptions } from '../../http/options.js'
+import { HTTP_OPTIONS, type HttpOptions } from '../../http/options.js'
 
 /** Options of the Express middleware: express-session's, plus Tether's own. */
 export interface ExpressSessionOptions extends HttpOptions<IncomingMessage> {
@@ -8,3 +8,16 @@ export interface ExpressSessionOptions extends HttpOptions<IncomingMessage> {
   /** Trust `X-Forwarded-Proto`: true, false, or undefined to follow Express's "trust proxy". @default undefined */
   proxy?: boolean
 }
+
+/**
+ * Every option of the middleware, express-session's included: anything else gets a
+ * TETHER_UNKNOWN_OPTION warning at startup.
+ */
+export const EXPRESS_OPTIONS = {
+  ...HTTP_OPTIONS,
+  key: true,
+  proxy: true,
+} as const satisfies Record<keyof ExpressSessionOptions, true>
+
+/** The options only the Express adapter reads. */
+export const EXPRESS_ONLY_OPTIONS = { key: true, proxy: true } as const

@@ -7,6 +7,7 @@
  */
 import type { Context, Middleware } from 'koa'
 import type { AdapterHooks } from '../../http/adapter-hooks.js'
+import { BODY_HEADERS } from '../../http/body-headers.js'
 import { createHttpEngine, type ManagerApi } from '../../http/engine.js'
 import { errorResponse } from '../../http/error-response.js'
 import type { HttpOptions } from '../../http/options.js'
@@ -107,9 +108,8 @@ class KoaView implements RequestView {
 function answer(ctx: Ctx, err: unknown): boolean {
   if (!isTetherError(err) || ctx.headerSent) return false
   const response = errorResponse(err, ctx.get('accept'))
-  // The downstream response is replaced whole: none of its headers describe this body.
-  for (const name of ctx.response.headers ? Object.keys(ctx.response.headers) : [])
-    if (name !== 'set-cookie') ctx.remove(name)
+  // The downstream response is replaced: none of its body's headers describe this one.
+  for (const name of BODY_HEADERS) ctx.remove(name)
   ctx.status = response.status
   ctx.set(response.headers)
   ctx.body = response.body

@@ -10,6 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { invalidOption, isTetherError } from '../../errors.js'
 import type { AdapterHooks } from '../../http/adapter-hooks.js'
 import { createHttpEngine, type ManagerApi } from '../../http/engine.js'
+import { dropBodyHeaders } from '../../http/body-headers.js'
 import { errorResponse } from '../../http/error-response.js'
 import { holdResponse } from '../../http/node-hold.js'
 import { nodeHeader, nodeResponseHooks } from '../../http/node-response.js'
@@ -137,8 +138,9 @@ const refusalHeaders = new WeakMap<object, NodeTarget>()
 export function sendError(err: unknown, req: IncomingMessage, res: ServerResponse): boolean {
   if (!isTetherError(err) || res.headersSent) return false
   refusalHeaders.get(err)?.bind(res)
+  dropBodyHeaders(res)
   const answer = errorResponse(err, req.headers.accept)
-  res.writeHead(answer.status, answer.headers)
+  res.writeHead(answer.status, { ...answer.headers, 'Content-Length': Buffer.byteLength(answer.body) })
   res.end(answer.body)
   return true
 }

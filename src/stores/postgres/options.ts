@@ -11,7 +11,8 @@ export interface PostgresStoreOptions {
   pool: Pool
   /**
    * Table holding the sessions: a lowercase letter or `_`, then up to 62 of `[a-z0-9_]`, optionally
-   * prefixed by a schema name of the same form (`auth.sessions`).
+   * prefixed by a schema name of the same form (`auth.sessions`). "Not before" marks go in
+   * `<table>_not_before`, in the same schema.
    * @default 'tether_sessions'
    */
   table?: string
@@ -44,6 +45,8 @@ export interface ResolvedPostgresOptions {
   table: string
   /** Quoted, possibly schema-qualified table name for SQL text. */
   tableSql: string
+  /** Quoted, possibly schema-qualified name of the table of "not before" marks. */
+  marksSql: string
   /** Quoted index names (unqualified: an index lives in its table's schema). */
   userIndexSql: string
   expiryIndexSql: string
@@ -93,6 +96,7 @@ export function resolveOptions(options: PostgresStoreOptions): ResolvedPostgresO
     cleanupIntervalMs,
     table,
     tableSql: parts.map(quote).join('.'),
+    marksSql: [...parts.slice(0, -1), indexName(name, '_not_before')].map(quote).join('.'),
     userIndexSql: quote(indexName(name, '_user_id')),
     expiryIndexSql: quote(indexName(name, '_expires_at')),
   }

@@ -4,8 +4,17 @@
  * `expires_at` is `expiresAt(record)`. `record` holds the record without `v` and `data`.
  */
 
-/** Table and indexes; run as one simple query, so the statements share one transaction. */
-export function migrateSql(t: string, userIndex: string, expiryIndex: string, table: string) {
+/**
+ * Tables and indexes; run as one simple query, so the statements share one transaction. `marks`
+ * is the table of "not before" marks (`<table>_not_before`).
+ */
+export function migrateSql(
+  t: string,
+  userIndex: string,
+  expiryIndex: string,
+  table: string,
+  marks: string,
+) {
   // The lock makes concurrent migrations wait instead of failing on a duplicate catalog row.
   return `SELECT pg_advisory_xact_lock(hashtext('tether-session:migrate:${table}'));
 CREATE TABLE IF NOT EXISTS ${t} (
@@ -19,11 +28,16 @@ CREATE TABLE IF NOT EXISTS ${t} (
   record jsonb NOT NULL
 );
 CREATE INDEX IF NOT EXISTS ${userIndex} ON ${t} (user_id, created_at, seq);
-CREATE INDEX IF NOT EXISTS ${expiryIndex} ON ${t} (expires_at);`
+CREATE INDEX IF NOT EXISTS ${expiryIndex} ON ${t} (expires_at);
+CREATE TABLE IF NOT EXISTS ${marks} (
+  scope text PRIMARY KEY,
+  at bigint NOT NULL,
+  expires_at bigint NOT NULL
+);`
 }
 
-/** Statement texts for one table. */
-export function statements(t: string) {
+/** Statement texts for one table and its table of "not before" marks. */
+export function statements(t: string, marks: string) {
   // $1 key, $2 user_id, $3 v, $4 created_at, $5 expires_at, $6 data, $7 record, $8 now. An
   // expired row under the key is replaced (with a new seq, so it sorts as the newest insert); a
   // live one is kept and no row is returned.
@@ -38,6 +52,9 @@ export function statements(t: string) {
       WHERE key = $1 AND expires_at > $2`,
     create: `${insert} RETURNING 1`,
     lockUser: 'SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))',
+    // Under the user's lock, for a refusing cap: the live sessions of user $2 other than $1 at $3.
+    countLive: `SELECT count(*)::integer AS live FROM ${t}
+      WHERE user_id = $2 AND expires_at > $3 AND key <> $1`,
     // Under the user's lock: the user's live sessions other than $1, newest kept, so that with the
     // new one at most $9 remain. Evicted keys come back oldest first; `added` is 0 if $1 is live.
     createCapped: `WITH ranked AS (
@@ -87,6 +104,16 @@ export function statements(t: string) {
       gone AS (
         DELETE FROM ${t} WHERE expires_at <= $1 AND (SELECT held FROM lock) RETURNING 1
       ) SELECT (SELECT held FROM lock) AS held, (SELECT count(*) FROM gone)::integer AS deleted`,
+    // $1 scope, $2 now.
+    getMark: `SELECT at FROM ${marks} WHERE scope = $1 AND expires_at > $2`,
+    // $1 scope, $2 at, $3 expiresAt, $4 now. SET reads the row as it was: a live mark keeps the
+    // later time and expiry, an expired one is replaced. One statement, so concurrent writes
+    // serialise on the row.
+    setMark: `INSERT INTO ${marks} AS m (scope, at, expires_at) VALUES ($1, $2, $3)
+      ON CONFLICT (scope) DO UPDATE SET
+        at = CASE WHEN m.expires_at > $4 THEN greatest(m.at, excluded.at) ELSE excluded.at END,
+        expires_at = CASE WHEN m.expires_at > $4
+          THEN greatest(m.expires_at, excluded.expires_at) ELSE excluded.expires_at END`,
   }
 }
 

@@ -44,19 +44,20 @@ return 1`,
 )
 
 /**
- * Adds or replaces the entry of one session and, with a cap, flags the oldest others for eviction.
+ * Adds or replaces the entry of one session and, with a cap, flags the oldest others for eviction
+ * (or, refusing, adds nothing when the cap is reached).
  * ARGV: now, field, createdAt, lowExp, absExp, cap (0: none), ifAbsent ('1': keep an existing
- * entry), force ('1': count unverified entries as live), then triples of field, seq, verified
- * expiry (0: gone) from PEEKs the previous call asked for.
+ * entry), force ('1': count unverified entries as live), refuse ('1': refuse instead of evicting),
+ * then triples of field, seq, verified expiry (0: gone) from PEEKs the previous call asked for.
  * Returns {'probe', field, seq, ...} when entries whose lowExp has passed would decide the
- * eviction: PEEK them and call again. Otherwise {'added' or 'kept', seq, previous value or '',
- * then field, seq, lowExp of each flagged session, oldest first}.
+ * eviction: PEEK them and call again. {'refused'} when refusing at the cap. Otherwise {'added' or
+ * 'kept', seq, previous value or '', then field, seq, lowExp of each flagged session, oldest first}.
  */
 export const ADD = script(
   'index-add',
   `${PARSE}
 local idx, now, own = KEYS[1], tonumber(ARGV[1]), ARGV[2]
-for i = 9, #ARGV, 3 do
+for i = 10, #ARGV, 3 do
   local value = redis.call('HGET', idx, ARGV[i])
   if value then
     local e = parse(ARGV[i], value)
@@ -85,6 +86,7 @@ local cap = tonumber(ARGV[6])
 local victims = {}
 if cap > 0 and #others >= cap then
   if #suspects > 1 and ARGV[8] ~= '1' then return suspects end
+  if ARGV[9] == '1' then return { 'refused' } end
   table.sort(others, function(a, b)
     local ac, bc = tonumber(a.c), tonumber(b.c)
     if ac ~= bc then return ac < bc end

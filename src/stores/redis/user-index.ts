@@ -1,4 +1,5 @@
 /** The per-user index: each step is one script on the user's index key or on one session key. */
+import { sessionLimitReached } from '../../errors.js'
 import type { Clock } from '../types.js'
 import { runScript } from './client.js'
 import type { RedisLike } from './client.js'
@@ -60,8 +61,9 @@ export function parseIdent(ix: string): { seq: string; userId: string } {
 
 /**
  * Writes the entry of `key` into `userId`'s index and, with `cap` > 0, flags the oldest other
- * live sessions beyond `cap - 1` for eviction, in one script. When an entry whose lowExp has
- * passed would decide the count, the script asks, and this PEEKs those sessions and tries again.
+ * live sessions beyond `cap - 1` for eviction, in one script; with `refuse`, it writes nothing
+ * and throws `TETHER_SESSION_LIMIT` when `cap` live sessions are there. When an entry whose lowExp
+ * has passed would decide the count, the script asks, and this PEEKs those sessions and tries again.
  */
 export async function addEntry(
   ctx: IndexContext,
@@ -70,6 +72,7 @@ export async function addEntry(
   times: EntryTimes,
   cap: number,
   ifAbsent: boolean,
+  refuse = false,
 ): Promise<Added> {
   const { createdAt, lowExp, absExp } = times
   let verdicts: string[] = []
@@ -80,9 +83,11 @@ export async function addEntry(
       String(cap),
       ifAbsent ? '1' : '0',
       round < PROBE_ROUNDS ? '0' : '1',
+      refuse ? '1' : '0',
     ]
     const argv = [...head, ...flags, ...verdicts]
     const reply = toStrings(await runScript(ctx.redis, ADD, ctx.indexKey(userId), argv))
+    if (reply[0] === 'refused') throw sessionLimitReached(cap)
     if (reply[0] !== 'probe') return parseAdded(reply)
     verdicts = await verify(ctx, userId, reply.slice(1))
   }
