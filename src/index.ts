@@ -6,7 +6,8 @@ export { createSessionManager } from './core/manager.js'
 export { TetherError, isTetherError } from './errors.js'
 export { MemoryStore } from './stores/memory.js'
 export { sessionRef } from './codec/ids.js'
-export { systemClock, expiresAt, applyPatch } from './stores/types.js'
+export { systemClock } from './clock.js'
+export { expiresAt, applyPatch } from './stores/types.js'
 export { unmapIPv4 } from './core/unmap-ipv4.js'
 
 export type { TetherErrorCode } from './errors.js'
@@ -24,7 +25,7 @@ export type {
   ResolvedOptions,
   ClassPolicy,
 } from './core/options.js'
-export type { UserSessionInfo, UserSessions } from './core/user-sessions.js'
+export type { UserSessionInfo, UserSessions } from './core/manager-types.js'
 export type { TetherEvent, TetherEventType, EventListener } from './events/types.js'
 export type { SecretInput, KeyEntry, Keyring } from './codec/keyring.js'
 export type {
@@ -39,8 +40,8 @@ export type {
   CreateOptions,
   SessionLimitPolicy,
   NotBeforeMarks,
-  Clock,
 } from './stores/types.js'
+export type { Clock } from './clock.js'
 export type { MemoryStoreOptions } from './stores/memory.js'
 
 /**

@@ -3,7 +3,6 @@ import type { EventContext } from '../events/types.js'
 import type { SessionRecord, StoredCookie } from '../stores/types.js'
 import type { DataSnapshot } from './diff.js'
 import type { ResolvedOptions } from './options.js'
-import type { UserSessions } from './user-sessions.js'
 
 /** Types of the session manager's API, shared by the manager and every adapter. */
 
@@ -66,6 +65,42 @@ export interface CommitInput {
  * touched: idle expiry extended; none: nothing written; gone: the session vanished from the store meanwhile. */
 export type CommitOutcome = 'created' | 'updated' | 'resaved' | 'touched' | 'none' | 'gone'
 
+/** One of a user's sessions as shown to that user: never a token or an id. */
+export interface UserSessionInfo {
+  /** Opaque reference, for `revokeSession(ref)`. */
+  ref: string
+  /** True for the session of the request that asked, when its ref was passed. */
+  current: boolean
+  createdAt: number
+  lastSeenAt: number
+  authAt?: number
+  userAgent?: string
+  /** Network of the login address (/24 or /48), never the full address. */
+  ip?: string
+  sessionClass: string
+}
+
+/** Per-user listing and revocation (the `.manager` of the Express middleware). */
+export interface UserSessions {
+  /** Live sessions of `userId`, oldest first. Pass the current ref to mark it `current`. */
+  listUserSessions: (userId: string, opts?: { current?: string }) => Promise<UserSessionInfo[]>
+  /**
+   * Ends one session. With `userId`, only if the session belongs to that user, so a request
+   * cannot revoke another user's session by guessing a ref. Returns whether one was removed.
+   */
+  revokeSession: (ref: string, opts?: { userId?: string }) => Promise<boolean>
+  /** Ends every session of `userId`, except the one with ref `except`. Returns how many ended. */
+  revokeUserSessions: (userId: string, opts?: { except?: string }) => Promise<number>
+  /**
+   * Ends every session of every user, without a restart or a new secret: sessions created before
+   * now are refused from their next request on (`session.revoked`, reason `all`), on this process
+   * at once and on others within `revocationCheckInterval`. Emits `session.revoked_all`. Returns
+   * the instant sessions must be created at or after. `TETHER_NOT_SUPPORTED` on a store without
+   * "not before" marks (a wrapped express-session store).
+   */
+  revokeAllSessions: () => Promise<number>
+}
+
 /** Framework-free session manager: adapters call `load` at the start of a request, `commit` before headers. */
 export interface SessionManager extends UserSessions {
   readonly options: ResolvedOptions
@@ -75,7 +110,22 @@ export interface SessionManager extends UserSessions {
   /** The cookie value for a session. */
   token(session: SessionState): string
   commit(session: SessionState, ctx: EventContext, input: CommitInput): Promise<CommitOutcome>
+  /** Ends the session in the store (with every renewal marker leading to it); emits `session.destroyed`. */
   destroy(session: SessionState, ctx: EventContext): Promise<void>
+  /**
+   * express-session's `regenerate`: ends the session and returns a new, empty, not yet stored one
+   * (under `id`, or a random one); emits `session.regenerated`.
+   */
+  regenerate(session: SessionState, ctx: EventContext, id?: string): Promise<SessionState>
+  /** Ends the session; the request goes on with the returned new, empty, anonymous one. */
+  logout(session: SessionState, ctx: EventContext, id?: string): Promise<SessionState>
+  /**
+   * Milliseconds since the user last proved who they are (login or re-authentication), or null:
+   * anonymous, or used from another context under `binding: 'step-up'` until re-authenticated.
+   */
+  authAge(session: SessionState): number | null
+  /** What the session's CSRF token is tied to: login, logout and regenerate change it; renewal keeps it. */
+  csrfAnchor(session: SessionState): string
   /** Re-reads the session from the store; null when it is gone. */
   reload(session: SessionState, ctx: EventContext): Promise<SessionState | null>
   /** New id, same data, `authAt` = now, indexed under `userId`. The old record is removed. */

@@ -1,14 +1,10 @@
+import { systemClock, type Clock } from '../clock.js'
 import { createKeyring, mergeKeyrings, type KeyEntry, type SecretInput } from '../codec/keyring.js'
 import { invalidOption } from '../errors.js'
 import { createEmitter, type Emit } from '../events/emitter.js'
 import type { EventListener } from '../events/types.js'
 import { MemoryStore } from '../stores/memory.js'
-import {
-  systemClock,
-  type Clock,
-  type SessionLimitPolicy,
-  type SessionStore,
-} from '../stores/types.js'
+import { type SessionLimitPolicy, type SessionStore } from '../stores/types.js'
 import type { BindingPolicy } from './binding.js'
 import { createThrottle, type Throttle, type ThrottleOptions } from './throttle.js'
 import { parseDuration } from './duration.js'

@@ -1,5 +1,5 @@
+import type { Clock } from '../clock.js'
 import { isIPv6 } from 'node:net'
-import type { Clock } from '../stores/types.js'
 import { ipPrefix } from './ip-prefix.js'
 import { unmapIPv4 } from './unmap-ipv4.js'
 

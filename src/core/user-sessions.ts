@@ -4,42 +4,7 @@ import type { SessionRecord } from '../stores/types.js'
 import type { NotBeforeGate } from './not-before.js'
 import { destroyChain, findSuccessor } from './renewal.js'
 import { storeCall } from './store-call.js'
-
-/** One of a user's sessions as shown to that user: never a token or an id. */
-export interface UserSessionInfo {
-  /** Opaque reference, for `revokeSession(ref)`. */
-  ref: string
-  /** True for the session of the request that asked, when its ref was passed. */
-  current: boolean
-  createdAt: number
-  lastSeenAt: number
-  authAt?: number
-  userAgent?: string
-  /** Network of the login address (/24 or /48), never the full address. */
-  ip?: string
-  sessionClass: string
-}
-
-/** Per-user listing and revocation (the `.manager` of the Express middleware). */
-export interface UserSessions {
-  /** Live sessions of `userId`, oldest first. Pass the current ref to mark it `current`. */
-  listUserSessions: (userId: string, opts?: { current?: string }) => Promise<UserSessionInfo[]>
-  /**
-   * Ends one session. With `userId`, only if the session belongs to that user, so a request
-   * cannot revoke another user's session by guessing a ref. Returns whether one was removed.
-   */
-  revokeSession: (ref: string, opts?: { userId?: string }) => Promise<boolean>
-  /** Ends every session of `userId`, except the one with ref `except`. Returns how many ended. */
-  revokeUserSessions: (userId: string, opts?: { except?: string }) => Promise<number>
-  /**
-   * Ends every session of every user, without a restart or a new secret: sessions created before
-   * now are refused from their next request on (`session.revoked`, reason `all`), on this process
-   * at once and on others within `revocationCheckInterval`. Emits `session.revoked_all`. Returns
-   * the instant sessions must be created at or after. `TETHER_NOT_SUPPORTED` on a store without
-   * "not before" marks (a wrapped express-session store).
-   */
-  revokeAllSessions: () => Promise<number>
-}
+import type { UserSessionInfo, UserSessions } from './manager-types.js'
 
 /** Rounds of revokeUserSessions while renewals race it (each one re-reads the user's index). */
 const MAX_PASSES = 4

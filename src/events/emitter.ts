@@ -1,5 +1,5 @@
+import type { Clock } from '../clock.js'
 import type { EventContext, EventListener, TetherEvent, TetherEventType } from './types.js'
-import type { Clock } from '../stores/types.js'
 import { unmapIPv4 } from '../core/unmap-ipv4.js'
 
 /** Emits one event; does nothing when no listener is configured. */

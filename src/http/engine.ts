@@ -1,5 +1,5 @@
 import type { RequestContext, SessionState } from '../core/manager-types.js'
-import type { UserSessions } from '../core/user-sessions.js'
+import type { UserSessions } from '../core/manager-types.js'
 import { TetherError } from '../errors.js'
 import type { AdapterHooks } from './adapter-hooks.js'
 import type { CookieOptions } from './cookie.js'

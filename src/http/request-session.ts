@@ -1,5 +1,4 @@
 import type { CommitOutcome, RequestContext, SessionState } from '../core/manager-types.js'
-import { authAge, csrfAnchor } from '../core/session-rules.js'
 import type { StoredCookie } from '../stores/types.js'
 import { TetherError, isTetherError } from '../errors.js'
 import type { AdapterHooks } from './adapter-hooks.js'
@@ -7,6 +6,7 @@ import { Cookie, type CookieOptions } from './cookie.js'
 import { nonceCookieLine, nonceFromCookie } from './csrf.js'
 import { customId, type ResolvedHttpOptions } from './options.js'
 import type { RequestView } from './request-view.js'
+import type { SessionHandle, UpdateFn } from './session-handle.js'
 import { copyData, STATE, type SessionObject } from './session-object.js'
 import { clearCookieLine, isSecureCookie, sessionCookieLine } from './set-cookie.js'
 
@@ -22,7 +22,7 @@ export interface EngineParts<N, R> {
  * Framework-free: the adapter's hooks put the session object on the request and headers on the
  * response.
  */
-export class RequestSession<N = unknown, R = unknown> {
+export class RequestSession<N = unknown, R = unknown> implements SessionHandle {
   session!: SessionState
   /** The session object the application holds (changes on regenerate, login, logout, reload). */
   private current: SessionObject | null = null
@@ -74,15 +74,19 @@ export class RequestSession<N = unknown, R = unknown> {
 
   /** Milliseconds since the user last authenticated, or null (see core `authAge`). */
   authAge(): number | null {
-    return authAge(this.session, this.now())
+    return this.engine.cfg.manager.authAge(this.session)
+  }
+
+  /** An id for a new session: from `genid` when the application gave one, else undefined (random). */
+  private newId(): string | undefined {
+    const { genid } = this.engine.cfg
+    return genid ? customId(genid, this.native) : undefined
   }
 
   /** Puts a session on the request: a loaded one, or a new one when `loaded` is null. */
   attach(loaded: SessionState | null, data?: Record<string, unknown>): SessionObject {
     const { cfg, hooks } = this.engine
-    const { manager, genid } = cfg
-    this.session =
-      loaded ?? manager.create(this.ctx, genid ? customId(genid, this.native) : undefined)
+    this.session = loaded ?? cfg.manager.create(this.ctx, this.newId())
     const kept = hooks.keepObject ? this.current : null
     const sess = kept ?? hooks.createSession(this.native, data ?? this.session.record.data)
     if (kept === null) Object.defineProperty(sess, STATE, { value: this, writable: true })
@@ -145,8 +149,20 @@ export class RequestSession<N = unknown, R = unknown> {
     }
   }
 
-  async save(sess: SessionObject): Promise<void> {
-    const outcome = await this.commit(sess, true, true)
+  /** The signed token (cookie value) of the session. */
+  token(): string {
+    return this.engine.cfg.manager.token(this.session)
+  }
+
+  /** The session object the request holds now (the one the application changed). */
+  private held(): SessionObject {
+    if (this.current === null)
+      throw new TetherError('TETHER_SESSION_NOT_FOUND', 'the session was destroyed in this request')
+    return this.current
+  }
+
+  async save(): Promise<void> {
+    const outcome = await this.commit(this.held(), true, true)
     if (outcome === 'gone')
       throw new TetherError(
         'TETHER_SESSION_NOT_FOUND',
@@ -180,27 +196,29 @@ export class RequestSession<N = unknown, R = unknown> {
   }
 
   async regenerate(): Promise<void> {
-    const old = this.session
-    await this.engine.cfg.manager.destroy(old, this.ctx)
-    this.attach(null, {})
-    this.engine.cfg.manager.options.emit('session.regenerated', this.ctx, { ref: this.session.ref })
+    const fresh = await this.engine.cfg.manager.regenerate(this.session, this.ctx, this.newId())
+    this.attach(fresh, {})
   }
 
   async login(userId: string, opts: { class?: string }): Promise<void> {
-    const sess = this.current!
-    const { manager, genid } = this.engine.cfg
-    const next = await manager.login(this.session, this.dataOf(sess), userId, this.ctx, {
-      ...opts,
-      ...(genid ? { id: customId(genid, this.native) } : {}),
-    })
+    const sess = this.held()
+    const id = this.newId()
+    const next = await this.engine.cfg.manager.login(
+      this.session,
+      this.dataOf(sess),
+      userId,
+      this.ctx,
+      id === undefined ? opts : { ...opts, id },
+    )
     const cookie = sess.cookie
     this.attach(next)
     this.current!.cookie = cookie
   }
 
   async logout(opts: { clearSiteData?: boolean }): Promise<void> {
-    await this.destroy()
-    if (this.current === null) this.attach(null, {})
+    const fresh = await this.engine.cfg.manager.logout(this.session, this.ctx, this.newId())
+    this.ended = true
+    this.attach(fresh, {})
     // Asks the browser to drop cached pages and storage of this origin too (sent with the response).
     if (opts.clearSiteData === true && !this.engine.hooks.headersSent(this.out)) {
       this.engine.hooks.setHeader(this.out, 'Clear-Site-Data', '"cache", "cookies", "storage"')
@@ -208,15 +226,16 @@ export class RequestSession<N = unknown, R = unknown> {
   }
 
   async reauthenticated(): Promise<void> {
-    const { genid, manager } = this.engine.cfg
-    const id = genid ? { id: customId(genid, this.native) } : {}
+    const id = this.newId()
     // A new id, as at login: the response carries the new cookie. The session object stays the
     // same, so what the route set before or sets after is saved to the new id.
-    this.session = await manager.reauthenticate(this.session, this.ctx, id)
+    const reauthOpts = id === undefined ? {} : { id }
+    this.session = await this.engine.cfg.manager.reauthenticate(this.session, this.ctx, reauthOpts)
     this.idChanged()
   }
 
-  async update(sess: SessionObject, fn: Parameters<SessionObject['update']>[0]): Promise<void> {
+  async update(fn: UpdateFn): Promise<void> {
+    const sess = this.held()
     if (this.session.isNew) await this.commit(sess, false, true)
     this.session = await this.engine.cfg.manager.update(this.session, fn, this.ctx)
     this.idChanged()
@@ -231,7 +250,10 @@ export class RequestSession<N = unknown, R = unknown> {
   csrfToken(): string {
     const { csrfTokens } = this.engine.cfg
     if (!this.session.isNew)
-      return csrfTokens.sessionToken(csrfAnchor(this.session), this.session.record.sessionClass)
+      return csrfTokens.sessionToken(
+        this.engine.cfg.manager.csrfAnchor(this.session),
+        this.session.record.sessionClass,
+      )
     let nonce = this.nonce ?? nonceFromCookie(this.view.header('cookie'), this.secure)
     if (nonce === undefined) {
       nonce = csrfTokens.newNonce()

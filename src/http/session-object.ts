@@ -1,13 +1,8 @@
 import type { Cookie } from './cookie.js'
-import type { RequestSession } from './request-session.js'
+import type { SessionHandle, UpdateFn } from './session-handle.js'
 
 /** Where a session object keeps its link to the request (a symbol: never in Object.keys, never stored). */
 export const STATE = Symbol('tether-session.state')
-
-/** A read-modify-write function of `update()`: mutate `data` or return a new object. */
-export type UpdateFn = (
-  data: Record<string, unknown>,
-) => void | Record<string, unknown> | Promise<void | Record<string, unknown>>
 
 /**
  * The session as the application sees it, in every framework: application data as own properties
@@ -16,7 +11,7 @@ export type UpdateFn = (
  */
 export class SessionObject {
   declare cookie: Cookie;
-  declare [STATE]: RequestSession | undefined
+  declare [STATE]: SessionHandle | undefined
 
   constructor(data?: Record<string, unknown>) {
     copyData(this, data)
@@ -40,7 +35,7 @@ export class SessionObject {
 
   /** Writes the session to the store now. */
   save(): Promise<void> {
-    return handled(stateOf(this).save(this))
+    return handled(stateOf(this).save())
   }
 
   /** Re-reads the session from the store, replacing this object. Errors if it is gone. */
@@ -89,7 +84,7 @@ export class SessionObject {
    * retried on a version conflict, so concurrent counters and carts lose nothing.
    */
   update(fn: UpdateFn): Promise<void> {
-    return stateOf(this).update(this, fn)
+    return stateOf(this).update(fn)
   }
 }
 
@@ -106,7 +101,7 @@ export function copyData(session: SessionObject, data: Record<string, unknown> |
 }
 
 /** The request a session object belongs to; throws for one made by hand. */
-export function stateOf(session: SessionObject): RequestSession {
+export function stateOf(session: SessionObject): SessionHandle {
   const state = session[STATE]
   if (state === undefined)
     throw new Error('this session is not attached to a request handled by tether-session')

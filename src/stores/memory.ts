@@ -1,8 +1,8 @@
+import { systemClock, type Clock } from '../clock.js'
 import { invalidOption, sessionLimitReached } from '../errors.js'
 import { keyInUse, settle, show } from './internal.js'
-import { applyPatch, expiresAt, systemClock } from './types.js'
+import { applyPatch, expiresAt } from './types.js'
 import type {
-  Clock,
   CreateOptions,
   NotBeforeMarks,
   SessionLimitPolicy,

@@ -1,3 +1,4 @@
+import type { Clock } from '../clock.js'
 import type { Pool, PoolClient, QueryResultRow } from 'pg'
 import { invalidOption, sessionLimitReached } from '../errors.js'
 import { keyInUse } from './internal.js'
@@ -9,7 +10,6 @@ import type { Statements } from './postgres/sql.js'
 import { resolveOptions } from './postgres/options.js'
 import type { PostgresStoreOptions, ResolvedPostgresOptions } from './postgres/options.js'
 import type {
-  Clock,
   CreateOptions,
   NotBeforeMarks,
   SessionLimitPolicy,

@@ -29,11 +29,11 @@
  * create (Redis gone mid-way) can leave its flagged sessions usable but unlisted until they expire
  * (destroyByUser still removes them). Key layout and TTLs: docs/stores/redis.md.
  */
+import { systemClock, type Clock } from '../clock.js'
 import { keyInUse, show } from './internal.js'
 import { invalidOption } from '../errors.js'
-import { expiresAt, systemClock } from './types.js'
+import { expiresAt } from './types.js'
 import type {
-  Clock,
   CreateOptions,
   NotBeforeMarks,
   SessionPatch,

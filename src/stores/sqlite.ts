@@ -1,9 +1,9 @@
+import { systemClock, type Clock } from '../clock.js'
 import Database from 'better-sqlite3'
 import { keyInUse, settle, show } from './internal.js'
 import { invalidOption, sessionLimitReached } from '../errors.js'
-import { applyPatch, expiresAt, systemClock } from './types.js'
+import { applyPatch, expiresAt } from './types.js'
 import type {
-  Clock,
   CreateOptions,
   NotBeforeMarks,
   SessionPatch,

@@ -185,13 +185,6 @@ export interface SessionStore extends Partial<NotBeforeMarks> {
   close?(): Promise<void>
 }
 
-/** Clock injected into stores and the manager; tests advance it instead of sleeping. */
-export interface Clock {
-  now(): number
-}
-
-export const systemClock: Clock = Object.freeze({ now: Date.now })
-
 /** Earliest expiry of a record: the instant it stops being live. */
 export function expiresAt(
   record: Pick<SessionRecord, 'idleExpiresAt' | 'absoluteExpiresAt'>,

@@ -2,11 +2,12 @@
  * Conformance through the session manager: what applications do with a store (update(fn) from
  * many requests at once, concurrent logins under a cap), run unchanged on every store.
  */
+import type { Clock } from '../../src/clock.js'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { it } from 'node:test'
 import { createSessionManager } from '../../src/core/manager.js'
-import type { Clock, SessionStore } from '../../src/stores/types.js'
+import type { SessionStore } from '../../src/stores/types.js'
 import type { MakeFixture } from './fixtures.js'
 
 const MIN = 60_000

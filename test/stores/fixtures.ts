@@ -1,7 +1,8 @@
 /** Fixtures shared by the store conformance cases (test/stores/conformance.ts). */
+import type { Clock } from '../../src/clock.js'
 import type { TestContext } from 'node:test'
 import { applyPatch } from '../../src/stores/types.js'
-import type { Clock, SessionPatch, SessionRecord, SessionStore } from '../../src/stores/types.js'
+import type { SessionPatch, SessionRecord, SessionStore } from '../../src/stores/types.js'
 
 /** Start of every fixture clock, epoch ms. */
 export const T0 = 1_700_000_000_000

@@ -32,8 +32,7 @@ export class FastifySession extends SessionObject {
 
   /** The signed cookie value of this session (@fastify/session's `encryptedSessionId`). */
   get encryptedSessionId(): string {
-    const request = stateOf(this)
-    return request.engine.cfg.manager.token(request.session)
+    return stateOf(this).token()
   }
 
   /** The data differs from what was loaded or last saved. */

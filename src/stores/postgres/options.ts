@@ -1,9 +1,8 @@
+import { systemClock, type Clock } from '../../clock.js'
 import { createHash } from 'node:crypto'
 import { show } from '../internal.js'
 import type { Pool } from 'pg'
 import { invalidOption } from '../../errors.js'
-import { systemClock } from '../types.js'
-import type { Clock } from '../types.js'
 
 /** Options of `PostgresStore`. */
 export interface PostgresStoreOptions {

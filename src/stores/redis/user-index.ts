@@ -1,6 +1,6 @@
 /** The per-user index: each step is one script on the user's index key or on one session key. */
+import type { Clock } from '../../clock.js'
 import { sessionLimitReached } from '../../errors.js'
-import type { Clock } from '../types.js'
 import { runScript } from './client.js'
 import type { RedisLike } from './client.js'
 import { ADD, READ, SET_IF } from './index-scripts.js'
