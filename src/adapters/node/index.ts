@@ -13,9 +13,9 @@ import { createHttpEngine, type ManagerApi } from '../../http/engine.js'
 import { dropBodyHeaders } from '../../http/body-headers.js'
 import { errorResponse } from '../../http/error-response.js'
 import { holdResponse } from '../../http/node-hold.js'
-import { nodeHeader, nodeResponseHooks } from '../../http/node-response.js'
+import { nodeResponseHooks } from '../../http/node-response.js'
 import type { HttpOptions } from '../../http/options.js'
-import type { RequestView } from '../../http/request-view.js'
+import { NodeView } from '../../http/node-view.js'
 import { SessionObject, stateOf } from '../../http/session-object.js'
 import type { SessionData } from '../../index.js'
 
@@ -75,45 +75,6 @@ const hooks: AdapterHooks<Req, NodeTarget> = {
     else target.headers.push([name, value])
   },
   headersSent: (target) => target.res?.headersSent === true,
-}
-
-function firstOf(value: string | undefined): string | undefined {
-  return value === undefined ? undefined : value.split(',')[0]!.trim()
-}
-
-/** The engine's view of a node:http request. */
-class NodeView implements RequestView {
-  readonly method: string
-  readonly path: string
-  readonly ip: string | undefined
-  readonly secure: boolean
-  readonly host: string | undefined
-  private readonly req: IncomingMessage
-
-  constructor(req: IncomingMessage, proxy: boolean) {
-    this.req = req
-    this.method = req.method ?? 'GET'
-    const url = req.url ?? '/'
-    const q = url.indexOf('?')
-    this.path = (q === -1 ? url : url.slice(0, q)) || '/'
-    const encrypted = (req.socket as { encrypted?: boolean }).encrypted === true
-    const forwardedFor = proxy ? nodeHeader(req.headers, 'x-forwarded-for') : undefined
-    this.ip = forwardedFor?.split(',').pop()?.trim() || req.socket.remoteAddress
-    this.secure =
-      encrypted || (proxy && firstOf(this.header('x-forwarded-proto'))?.toLowerCase() === 'https')
-    this.host = (proxy ? firstOf(this.header('x-forwarded-host')) : undefined) ?? req.headers.host
-  }
-
-  header(name: string): string | undefined {
-    return nodeHeader(this.req.headers, name)
-  }
-
-  csrfField(): string | undefined {
-    const body = (this.req as { body?: unknown }).body
-    const field =
-      typeof body === 'object' && body !== null ? (body as { _csrf?: unknown })._csrf : undefined
-    return typeof field === 'string' ? field : undefined
-  }
 }
 
 /** Tether's sessions for node:http. */
