@@ -12,9 +12,9 @@ import {
   type HttpOptions,
   type ResolvedHttpOptions,
 } from './options.js'
-import { DUPLICATE, readCookie } from './read-cookie.js'
 import { RequestSession } from './request-session.js'
 import type { RequestView } from './request-view.js'
+import { presentedToken } from './transport.js'
 import { defaultCookieName } from './set-cookie.js'
 
 /** The per-user operations an application reaches through its adapter (`middleware.manager`). */
@@ -87,26 +87,28 @@ async function start<N, R>(
   // Like express-session: a request outside the cookie's path gets no session.
   if (cfg.mountPath !== undefined && !view.path.startsWith(cfg.mountPath))
     return outsidePath(engine, native, out, view, opts)
-  const unsafe = isUnsafe(cfg.csrf, view.method)
-  // Before the session is loaded: a cross-site request costs a few string compares, no store I/O.
-  if (unsafe) {
-    const refused = refuseCrossSite(cfg.csrf!, view)
-    if (refused !== undefined) throw rejectCsrf(cfg, contextOf(view, undefined), refused)
-  }
   const cookieOptions = cookieOptionsFor(cfg, native)
   // A cookie function picks the path per request: outside it, no session (as express-session).
   if (typeof cfg.cookie === 'function' && !view.path.startsWith(cookieOptions.path ?? '/'))
     return outsidePath(engine, native, out, view, opts)
   const name = cfg.name ?? defaultCookieName(cookieOptions, view.secure)
-  const ctx = contextOf(view, readCookie(view.header('cookie'), name))
+  const presented = presentedToken(view, cfg.bearer, name)
+  // Before the session is loaded: a cross-site request costs a few string compares, no store I/O.
+  // A bearer request is no browser's by itself: neither check applies to it.
+  if (presented.transport === 'cookie' && isUnsafe(cfg.csrf, view.method)) {
+    const refused = refuseCrossSite(cfg.csrf!, view)
+    if (refused !== undefined) throw rejectCsrf(cfg, contextOf(view, undefined), refused)
+  }
+  const ctx = contextOf(view, presented.token)
   const request = new RequestSession(engine, native, out, view, ctx, cookieOptions, name)
+  request.transport = presented.transport
   const outcome = await cfg.manager.load(ctx)
   if (outcome.session === null && outcome.retryAfterS !== undefined) {
     // The invalid cookie is cleared, so a real user holding a stale one gets through next time.
     request.clearCookie()
     throw new TetherError(
       'TETHER_RATE_LIMITED',
-      'too many invalid session cookies from this address; retry later',
+      'too many invalid session tokens from this address; retry later',
       { retryAfter: outcome.retryAfterS },
     )
   }
@@ -123,6 +125,7 @@ async function start<N, R>(
 export function checkCsrfToken<N, R>(request: RequestSession<N, R>): void {
   const { cfg } = request.engine
   if (cfg.csrf === null || !cfg.csrf.token || !isUnsafe(cfg.csrf, request.view.method)) return
+  if (request.transport === 'bearer') return
   const session = request.session.isNew ? null : request.session
   const refused = refuseToken(cfg.csrf, cfg.csrfTokens, request.view, session)
   if (refused !== undefined) throw rejectCsrf(cfg, request.ctx, refused, session)
@@ -151,11 +154,10 @@ function outsidePath<N, R>(
   return request
 }
 
-/** The request context the manager sees: the cookie value and what events may carry. */
-function contextOf(view: RequestView, raw: string | typeof DUPLICATE | undefined): RequestContext {
+/** The request context the manager sees: the token and what events may carry. */
+function contextOf(view: RequestView, token: string | undefined): RequestContext {
   return {
-    // A duplicated cookie name is treated as a malformed token: no session, one event.
-    token: raw === DUPLICATE ? '' : raw,
+    token,
     ip: view.ip,
     userAgent: view.header('user-agent'),
     path: view.path,

@@ -39,6 +39,14 @@ export interface HttpOptions<N = unknown> extends Omit<ManagerOptions, 'store'> 
    * @default true (express-session has none)
    */
   csrf?: boolean | CsrfOptions
+  /**
+   * Header tokens, for clients that cannot keep cookies (mobile apps, CLIs, server-to-server): a
+   * request with `X-Session-Transport: bearer` gets every new token in the `X-Session-Token`
+   * response header, never a cookie, and sends it back as `Authorization: Bearer <token>`. Such
+   * requests skip the origin and CSRF checks (a browser never adds these headers by itself).
+   * @default false (an Authorization header is then ignored)
+   */
+  bearer?: boolean
 }
 
 /** Every option the engine reads: anything else gets a TETHER_UNKNOWN_OPTION warning at startup. */
@@ -53,6 +61,7 @@ export const HTTP_OPTIONS = {
   genid: true,
   unset: true,
   csrf: true,
+  bearer: true,
 } as const satisfies Record<keyof HttpOptions, true>
 
 /** HTTP options after validation: what the request path reads. Frozen. */
@@ -73,6 +82,8 @@ export interface ResolvedHttpOptions<N = unknown> {
   readonly csrf: ResolvedCsrfOptions | null
   /** Makes and checks CSRF tokens with the manager's keys (`csrfToken()` works even when `csrf` is off). */
   readonly csrfTokens: CsrfTokens
+  /** Header tokens (`X-Session-Transport` / `Authorization: Bearer` / `X-Session-Token`) accepted. */
+  readonly bearer: boolean
   /** In production: warns once when a session cookie goes out without Secure; null otherwise. */
   readonly warnInsecureCookie: ((cookie: Cookie) => void) | null
 }
@@ -104,7 +115,7 @@ export function resolveHttpOptions<N>(
   if (o.unset !== undefined && o.unset !== 'keep' && o.unset !== 'destroy') {
     throw invalidOption(`unset option must be "destroy" or "keep"; got ${JSON.stringify(o.unset)}`)
   }
-  for (const flag of ['rolling', 'resave', 'saveUninitialized'] as const) {
+  for (const flag of ['rolling', 'resave', 'saveUninitialized', 'bearer'] as const) {
     if (o[flag] !== undefined && typeof o[flag] !== 'boolean') {
       throw invalidOption(`"${flag}" must be true or false; got ${JSON.stringify(o[flag])}`)
     }
@@ -144,6 +155,7 @@ export function resolveHttpOptions<N>(
     userStore: userStore ?? null,
     csrf,
     csrfTokens: createCsrfTokens(manager.options),
+    bearer: o.bearer ?? false,
     warnInsecureCookie: production ? insecureCookieWarning() : null,
   })
 }

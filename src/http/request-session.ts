@@ -9,6 +9,7 @@ import type { RequestView } from './request-view.js'
 import type { SessionHandle, UpdateFn } from './session-handle.js'
 import { copyData, STATE, type SessionObject } from './session-object.js'
 import { clearCookieLine, isSecureCookie, sessionCookieLine } from './set-cookie.js'
+import type { Transport } from './transport.js'
 
 /** What a request session needs from its engine: the options and the adapter's hooks. */
 export interface EngineParts<N, R> {
@@ -33,6 +34,8 @@ export class RequestSession<N = unknown, R = unknown> implements SessionHandle {
   private finishing: Promise<void> | undefined
   /** An id the store refused as in use (a `genid` repeating itself): the end of the request does not retry it. */
   private refusedId: string | undefined
+  /** How this request carries its token; a bearer client gets new tokens in `X-Session-Token`. */
+  transport: Transport = 'cookie'
   /** Outside the cookie's path: the session is never stored and no cookie is sent. */
   inert = false
   /** The pre-session CSRF nonce of this request, once `csrfToken()` issued or found one. */
@@ -302,7 +305,10 @@ export class RequestSession<N = unknown, R = unknown> implements SessionHandle {
 
   private shouldSetCookie(cookie: Cookie, wasNew: boolean, outcome: CommitOutcome): boolean {
     if (this.session.isNew) return false
-    if (wasNew || this.session.needsCookie || this.engine.cfg.rolling) return true
+    if (wasNew || this.session.needsCookie) return true
+    // A header token has no expiry to move: only a new token is sent.
+    if (this.transport === 'bearer') return false
+    if (this.engine.cfg.rolling) return true
     // A cookie with an expiry moves with the server's: sent again whenever the store is written.
     return (
       cookie.expires !== null &&
@@ -311,8 +317,9 @@ export class RequestSession<N = unknown, R = unknown> implements SessionHandle {
   }
 
   private setCookie(cookie: Cookie): void {
-    if (cookie.secure === true && !this.secure) return // express-session: a Secure cookie is never sent over http
     const { hooks, cfg } = this.engine
+    if (this.transport === 'bearer') return this.sendToken(this.token())
+    if (cookie.secure === true && !this.secure) return // express-session: a Secure cookie is never sent over http
     if (hooks.headersSent(this.out)) return
     if (!isSecureCookie(cookie, this.secure)) cfg.warnInsecureCookie?.(cookie)
     const line = sessionCookieLine(
@@ -326,10 +333,20 @@ export class RequestSession<N = unknown, R = unknown> implements SessionHandle {
     this.session.needsCookie = false
   }
 
-  /** Clears the session cookie with the attributes it was set with. */
+  /** Clears the session cookie with the attributes it was set with (a bearer client: an empty token). */
   clearCookie(): void {
     if (this.engine.hooks.headersSent(this.out)) return
+    if (this.transport === 'bearer') return this.sendToken('')
     this.sendCookie(clearCookieLine(this.cookieName, new Cookie(this.cookieOptions), this.secure))
+  }
+
+  /** A bearer client's new token (empty: the one it holds is void), never a cookie. */
+  private sendToken(token: string): void {
+    const { hooks } = this.engine
+    if (hooks.headersSent(this.out)) return
+    hooks.setHeader(this.out, 'Cache-Control', 'no-store')
+    hooks.setHeader(this.out, 'X-Session-Token', token)
+    if (token !== '') this.session.needsCookie = false
   }
 
   private sendCookie(line: string): void {

@@ -295,6 +295,101 @@ for (const [name, build] of Object.entries(APPS)) {
       assert.equal(sockets.size, 1, 'both requests used one connection')
     })
 
+    it('gives a bearer client its token in X-Session-Token, never a cookie, and takes it back as Authorization: Bearer', async (t) => {
+      const { call } = await setup(t, build, { bearer: true })
+      const asks = { 'x-session-transport': 'bearer' }
+      const login = await call('POST', '/login?user=alice', asks)
+      assert.equal(login.status, 200)
+      assert.deepEqual(login.setCookies, [])
+      const token = login.headers['x-session-token'] as string
+      assert.match(token, /^t1\./)
+      assert.equal(login.headers['cache-control'], 'no-store')
+      const bearer = { authorization: `Bearer ${token}` }
+      assert.equal((await call('POST', '/write?key=a&value=1', bearer)).status, 200)
+      const read = await call('GET', '/read', bearer)
+      assert.deepEqual(json(read)['data'], { a: '1' })
+      assert.equal(
+        read.headers['x-session-token'],
+        undefined,
+        'an unchanged session sends no token',
+      )
+      // The same token as a cookie is not a header client's: the cookie name is another matter.
+      assert.deepEqual(json(await call('GET', '/read', { cookie: `sid=${token}` }))['data'], {
+        a: '1',
+      })
+      const out = await call('POST', '/logout', bearer)
+      assert.equal(
+        out.headers['x-session-token'],
+        '',
+        'an empty token tells the client to drop its own',
+      )
+      assert.deepEqual(json(await call('GET', '/read', bearer))['data'], {})
+    })
+
+    it('exempts bearer requests from the origin and CSRF checks and keeps both for cookies', async (t) => {
+      const { call } = await setup(t, build, { bearer: true, csrf: { token: true } })
+      const crossSite = { 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' }
+      // A native client's login: no token, no cookie, asks for a header token.
+      const login = await call('POST', '/login', { ...crossSite, 'x-session-transport': 'bearer' })
+      assert.equal(login.status, 200)
+      const token = login.headers['x-session-token'] as string
+      const write = await call('POST', '/write?key=a', {
+        ...crossSite,
+        authorization: `Bearer ${token}`,
+      })
+      assert.equal(write.status, 200)
+      // <form method=post action="https://victim/write"> still fails for the cookie holder:
+      const cookie = sid(
+        await call('POST', '/login', {
+          cookie: '',
+          'x-csrf-token': json(await call('GET', '/csrf'))['token'] as string,
+        }),
+      )
+      assert.equal(cookie, undefined, 'a cookie request without the nonce cookie is refused')
+      assert.equal(
+        (await call('POST', '/write?key=b', { ...crossSite, cookie: `sid=${token}` })).status,
+        403,
+      )
+      assert.equal((await call('POST', '/write?key=b', { cookie: `sid=${token}` })).status, 403)
+    })
+
+    it('ignores Authorization unless bearer is on, and treats a malformed Bearer value as a bad token', async (t) => {
+      const { events, call } = await setup(t, build, { bearer: true, throttle: { limit: 1 } })
+      const token = (await call('POST', '/login', { 'x-session-transport': 'bearer' })).headers[
+        'x-session-token'
+      ] as string
+      await call('GET', '/read', { authorization: 'Bearer not a token' })
+      assert.ok(events.some((e) => e.type === 'token.malformed'))
+      const blocked = await call('GET', '/read', { authorization: `Bearer ${tamper(token)}` })
+      assert.equal(blocked.status, 429)
+      assert.equal(blocked.headers['x-session-token'], '')
+      // Another scheme is the application's own business:
+      const basic = await call('GET', '/read', { authorization: 'Basic dXNlcjpwYXNz' })
+      assert.equal(basic.status, 200)
+      const off = await setup(t, build)
+      const ignored = await off.call('GET', '/read', { authorization: `Bearer ${token}` })
+      assert.deepEqual(json(ignored)['data'], {})
+      assert.equal(off.events.length, 0, 'not even looked at')
+    })
+
+    it('renews a bearer token in X-Session-Token and honours the old one in the grace window', async (t) => {
+      const { clock, call } = await setup(t, build, { bearer: true, renewAfter: '15m' })
+      const old = (await call('POST', '/login', { 'x-session-transport': 'bearer' })).headers[
+        'x-session-token'
+      ] as string
+      clock.advance(16 * MIN)
+      const renewed = await call('GET', '/read', { authorization: `Bearer ${old}` })
+      const fresh = renewed.headers['x-session-token'] as string
+      assert.ok(fresh && fresh !== old)
+      assert.deepEqual(renewed.setCookies, [])
+      const inGrace = await call('GET', '/read', { authorization: `Bearer ${old}` })
+      assert.equal(inGrace.headers['x-session-token'], fresh)
+      assert.equal(
+        json(await call('GET', '/read', { authorization: `Bearer ${fresh}` }))['authAge'] !== null,
+        true,
+      )
+    })
+
     it('never carries a token or a session id in an event', async (t) => {
       const { clock, events, call } = await setup(t, build, { renewAfter: '15m' })
       const first = sid(await call('POST', '/write?key=a&value=1'))!
