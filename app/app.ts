@@ -91,6 +91,8 @@ export async function createApp(config: AppConfig, opts: AppOptions = {}): Promi
       // Kept across browser restarts, never past the absolute timeout (Tether caps Expires at it).
       cookie: { maxAge: config.absoluteTimeoutMs },
       csrf: csrfOption(),
+      // Mobile and API clients without cookies (docs/reference-app.md "Header tokens").
+      bearer: true,
       revocationCheckInterval: REVOCATION_CHECK_MS,
       ...(config.maxSessionsPerUser === null
         ? {}
