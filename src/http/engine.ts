@@ -1,10 +1,9 @@
-import type { RequestContext, SessionState } from '../core/manager-types.js'
-import type { UserSessions } from '../core/manager-types.js'
+import type { RequestContext, SessionState, UserSessions } from '../core/manager-types.js'
+import type { OptionNames } from '../core/unknown-options.js'
 import { TetherError } from '../errors.js'
 import type { AdapterHooks } from './adapter-hooks.js'
 import type { CookieOptions } from './cookie.js'
 import { csrfRejected, isUnsafe, refuseCrossSite, refuseToken, type CsrfFailure } from './csrf.js'
-import type { OptionNames } from '../core/unknown-options.js'
 import {
   checkCookieOptions,
   checkCookiePrefix,
@@ -26,8 +25,8 @@ export interface HttpEngine<N, R> {
   readonly hooks: AdapterHooks<N, R>
   readonly manager: ManagerApi
   /**
-   * Starts one request: the origin check, the cookie, the load (no store I/O without a valid
-   * cookie), the CSRF token check. Resolves to the request's session, or to null for a request
+   * Starts one request: the token (cookie or, with `bearer`, header), the origin check, the load
+   * (no store I/O without a valid token), the CSRF token check. Resolves to the request's session, or to null for a request
    * outside the cookie's path; rejects with a `TetherError` (403, 429, 503) to refuse it.
    */
   start(
@@ -41,7 +40,7 @@ export interface HttpEngine<N, R> {
 /** How an adapter starts a request. */
 export interface StartOptions {
   /**
-   * Leave the CSRF token check to the adapter (`request.checkCsrfToken()`), for frameworks that
+   * Leave the CSRF token check to the adapter (`checkCsrfToken(request)`), for frameworks that
    * parse the body after the session is loaded (Fastify's `preValidation`). @default false
    */
   deferTokenCheck?: boolean
