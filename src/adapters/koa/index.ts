@@ -22,9 +22,7 @@ export type KoaSession = SessionObject & Partial<SessionData>
 declare module 'koa' {
   interface ExtendableContext {
     /** The session (null once set to null); typed by `declare module 'tether-session' { interface SessionData { ... } }`. */
-    get session(): KoaSession | null
-    /** `null` ends the session at the end of the request; an object replaces its data (as in koa-session). */
-    set session(value: Partial<SessionData> | null)
+    session: KoaSession | null
   }
 }
 
