@@ -11,12 +11,10 @@ import { csrfToken } from '../../src/csrf/index.js'
 import { isTetherError } from '../../src/errors.js'
 import type { TetherEvent } from '../../src/events/types.js'
 import { MemoryStore } from '../../src/stores/memory.js'
-import { cookiePair, send } from '../helpers/http.js'
+import { cookiePair, sameOriginCaller } from '../helpers/http.js'
 import { newSecret } from '../helpers/secrets.js'
 import { spyStore } from '../helpers/spy-store.js'
 import { serveFetch } from './matrix/apps.js'
-
-const SAME_ORIGIN = { 'sec-fetch-site': 'same-origin' }
 
 async function server(
   t: TestContext,
@@ -35,19 +33,7 @@ async function server(
   routes?.(app)
   const srv = await serveFetch(app.fetch)
   t.after(() => srv.close())
-  const call = (
-    method: string,
-    path: string,
-    headers: Record<string, string> = {},
-    body?: string,
-  ) =>
-    send(srv.port, {
-      method,
-      path,
-      headers: { ...SAME_ORIGIN, ...headers },
-      ...(body === undefined ? {} : { body }),
-    })
-  return { store, events, call }
+  return { store, events, call: sameOriginCaller(srv.port) }
 }
 
 describe('hono adapter', () => {

@@ -11,11 +11,9 @@ import { session, type KoaSessionOptions } from '../../src/adapters/koa/index.js
 import { csrfToken } from '../../src/csrf/index.js'
 import type { TetherEvent } from '../../src/events/types.js'
 import { MemoryStore } from '../../src/stores/memory.js'
-import { cookiePair, listen, send } from '../helpers/http.js'
+import { cookiePair, listen, sameOriginCaller } from '../helpers/http.js'
 import { newSecret } from '../helpers/secrets.js'
 import { spyStore } from '../helpers/spy-store.js'
-
-const SAME_ORIGIN = { 'sec-fetch-site': 'same-origin' }
 
 /** A urlencoded body parser, as koa-bodyparser does it: the fields on `ctx.request.body`. */
 const parseForm: Koa.Middleware = async function parseForm(ctx, next) {
@@ -57,19 +55,7 @@ async function server(
   const callback = app.callback()
   const srv = await listen(createServer((req, res) => void callback(req, res)))
   t.after(() => srv.close())
-  const call = (
-    method: string,
-    path: string,
-    headers: Record<string, string> = {},
-    body?: string,
-  ) =>
-    send(srv.port, {
-      method,
-      path,
-      headers: { ...SAME_ORIGIN, ...headers },
-      ...(body === undefined ? {} : { body }),
-    })
-  return { store, events, call }
+  return { store, events, call: sameOriginCaller(srv.port) }
 }
 
 describe('koa adapter', () => {

@@ -5,13 +5,14 @@
  * response, and `proxy: true`.
  */
 import assert from 'node:assert/strict'
-import { Agent, request, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import { describe, it, type TestContext } from 'node:test'
 import { createSessions, type NodeSessionOptions } from '../../src/adapters/node/index.js'
 import { csrfToken } from '../../src/csrf/index.js'
 import type { TetherEvent } from '../../src/events/types.js'
 import { MemoryStore } from '../../src/stores/memory.js'
-import { cookiePair, listen, send, type RawResponse } from '../helpers/http.js'
+import { cookiePair, listen, send } from '../helpers/http.js'
+import { sendInRow } from '../helpers/keep-alive.js'
 import { newSecret } from '../helpers/secrets.js'
 import { spyStore } from '../helpers/spy-store.js'
 
@@ -71,38 +72,24 @@ describe('node:http adapter', () => {
   })
 
   it('answers a failed automatic commit with sendError on a keep-alive connection that stays usable', async (t) => {
-    const { port, store } = await server(t, autoCommit)
-    const agent = new Agent({ keepAlive: true, maxSockets: 1 })
-    t.after(() => agent.destroy())
-    const sockets = new Set<unknown>()
-    const post = () =>
-      new Promise<RawResponse>((resolve, reject) => {
-        const req = request(
-          { host: '127.0.0.1', port, method: 'POST', path: '/', agent, headers: SAME_ORIGIN },
-          (res) => {
-            sockets.add(res.socket)
-            let body = ''
-            res.setEncoding('utf8')
-            res.on('data', (c: string) => (body += c))
-            res.on('end', () =>
-              resolve({ status: res.statusCode!, headers: res.headers, body, setCookies: [] }),
-            )
-          },
-        )
-        req.on('error', reject)
-        req.end()
-      })
-    store.failing = true
-    const failed = await post()
-    assert.equal(failed.status, 503)
-    assert.ok(Number(failed.headers['retry-after']) > 0)
-    assert.equal(failed.headers['content-type'], 'application/json; charset=utf-8')
-    assert.equal(JSON.parse(failed.body).error, 'TETHER_STORE_UNAVAILABLE')
-    store.failing = false
-    const next = await post()
-    assert.equal(next.status, 200)
-    assert.deepEqual(JSON.parse(next.body), { n: 1 })
-    assert.equal(sockets.size, 1, 'both requests used one connection')
+    const { port, store } = await server(t, async (sessions, req, res) => {
+      const session = await sessions.load(req, res)
+      ;(session as unknown as { a: number }).a = 1
+      store.failing = req.url === '/fail' // the store goes down between the route and the commit
+      res.writeHead(200, { 'content-type': 'text/plain', etag: '"v1"' }).end('stored')
+    })
+    const [failed, next] = await sendInRow(port, [
+      { method: 'POST', path: '/fail' },
+      { method: 'POST', path: '/' },
+    ])
+    assert.equal(failed!.status, 503)
+    assert.ok(Number(failed!.headers['retry-after']) > 0)
+    assert.equal(failed!.headers['content-type'], 'application/json; charset=utf-8')
+    assert.equal(failed!.headers['etag'], undefined)
+    assert.equal(JSON.parse(failed!.body).error, 'TETHER_STORE_UNAVAILABLE')
+    assert.equal(next!.status, 200)
+    assert.equal(next!.body, 'stored')
+    assert.equal(next!.reusedSocket, true, 'both requests used one connection')
   })
 
   it('commits once, with the headers set before commit(res) was given the response', async (t) => {
