@@ -15,7 +15,7 @@ import { createHttpEngine, type ManagerApi } from '../../http/engine.js'
 import { errorResponse } from '../../http/error-response.js'
 import { FetchView, formCsrfField } from '../../http/fetch-view.js'
 import type { HttpOptions } from '../../http/options.js'
-import { handled, SessionObject, stateOf, type UpdateFn } from '../../http/session-object.js'
+import { handled, SessionObject, stateOf } from '../../http/session-object.js'
 import type { SessionData } from '../../index.js'
 
 /** The session Hono handlers get from `c.get('session')`. */
@@ -64,7 +64,7 @@ class HonoSessionObject extends SessionObject {
   override reauthenticated(): Promise<void> {
     return answered(this, super.reauthenticated())
   }
-  override update(fn: UpdateFn): Promise<void> {
+  override update(fn: Parameters<SessionObject['update']>[0]): Promise<void> {
     return answered(this, super.update(fn))
   }
 }
