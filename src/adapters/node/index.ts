@@ -140,7 +140,10 @@ export function sendError(err: unknown, req: IncomingMessage, res: ServerRespons
   refusalHeaders.get(err)?.bind(res)
   dropBodyHeaders(res)
   const answer = errorResponse(err, req.headers.accept)
-  res.writeHead(answer.status, { ...answer.headers, 'Content-Length': Buffer.byteLength(answer.body) })
+  res.writeHead(answer.status, {
+    ...answer.headers,
+    'Content-Length': Buffer.byteLength(answer.body),
+  })
   res.end(answer.body)
   return true
 }
