@@ -112,7 +112,7 @@ export function stateOf(session: SessionObject): SessionHandle {
  * Marks the promise handled, so a forgotten `session.save()` without await cannot crash the
  * process; the caller that awaits it still sees the rejection.
  */
-function handled<T>(work: Promise<T>): Promise<T> {
+export function handled<T>(work: Promise<T>): Promise<T> {
   work.catch(function ignoreHere() {})
   return work
 }

@@ -77,3 +77,19 @@ export function cookiePair(res: RawResponse, name: string): string | undefined {
   const line = res.setCookies.find((c) => c.startsWith(name + '='))
   return line?.split(';')[0]
 }
+
+/**
+ * `send` bound to a port, with `Sec-Fetch-Site: same-origin` (what a browser sends on the site's
+ * own pages) unless the headers given override it.
+ */
+export function sameOriginCaller(port: number) {
+  return function call(
+    method: string,
+    path: string,
+    headers: Record<string, string> = {},
+    body?: string,
+  ): Promise<RawResponse> {
+    const all = { 'sec-fetch-site': 'same-origin', ...headers }
+    return send(port, { method, path, headers: all, ...(body === undefined ? {} : { body }) })
+  }
+}

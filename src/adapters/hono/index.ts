@@ -9,12 +9,13 @@
 import type { Context, MiddlewareHandler } from 'hono'
 import { isTetherError } from '../../errors.js'
 import type { AdapterHooks } from '../../http/adapter-hooks.js'
+import { BODY_HEADERS } from '../../http/body-headers.js'
 import { isUnsafe } from '../../http/csrf.js'
 import { createHttpEngine, type ManagerApi } from '../../http/engine.js'
 import { errorResponse } from '../../http/error-response.js'
 import { FetchView, formCsrfField } from '../../http/fetch-view.js'
 import type { HttpOptions } from '../../http/options.js'
-import { SessionObject } from '../../http/session-object.js'
+import { handled, SessionObject, stateOf } from '../../http/session-object.js'
 import type { SessionData } from '../../index.js'
 
 /** The session Hono handlers get from `c.get('session')`. */
@@ -37,9 +38,48 @@ export interface HonoSessionOptions extends HttpOptions<Context> {
 /** The middleware, with the session manager's per-user operations on `.manager`. */
 export type HonoSessionMiddleware = MiddlewareHandler<SessionEnv> & { readonly manager: ManagerApi }
 
+/**
+ * `c.get('session')`. A TetherError from a method that reaches the store (`login()` while the
+ * store is down) gets Tether's answer too: Hono's error handler would otherwise send it as a 500.
+ */
+class HonoSessionObject extends SessionObject {
+  override save(): Promise<void> {
+    return handled(answered(this, super.save()))
+  }
+  override reload(): Promise<void> {
+    return handled(answered(this, super.reload()))
+  }
+  override destroy(): Promise<void> {
+    return handled(answered(this, super.destroy()))
+  }
+  override regenerate(): Promise<void> {
+    return handled(answered(this, super.regenerate()))
+  }
+  override login(userId: string, opts?: { class?: string }): Promise<void> {
+    return answered(this, super.login(userId, opts))
+  }
+  override logout(opts?: { clearSiteData?: boolean }): Promise<void> {
+    return answered(this, super.logout(opts))
+  }
+  override reauthenticated(): Promise<void> {
+    return answered(this, super.reauthenticated())
+  }
+  override update(fn: Parameters<SessionObject['update']>[0]): Promise<void> {
+    return answered(this, super.update(fn))
+  }
+}
+
+/** `work`, with a TetherError it rejects with made answerable by Hono (see `answerable`). */
+function answered(session: SessionObject, work: Promise<void>): Promise<void> {
+  const c = stateOf(session).native as Context
+  return work.catch(function answerInHono(err: unknown) {
+    throw answerable(err, c)
+  })
+}
+
 const hooks: AdapterHooks<Context, Context> = {
   keepObject: true,
-  createSession: (_c, data) => new SessionObject(data),
+  createSession: (_c, data) => new HonoSessionObject(data),
   attach: (c, session) => c.set('session', session),
   current: (c) => c.get('session') as unknown,
   appendSetCookie: (c, line) => c.header('Set-Cookie', line, { append: true }),
@@ -51,6 +91,19 @@ const hooks: AdapterHooks<Context, Context> = {
 function socketAddress(c: Context): string | undefined {
   const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined
   return env?.incoming?.socket?.remoteAddress
+}
+
+/**
+ * Drops the handler's response before an error replaces it. Its body's headers stay in Hono's
+ * prepared headers, which `c.json()` in `app.onError` and the default handler both build on, so
+ * they are removed there (`finalized` reset: Hono's `c.header` needs a response once it is set).
+ */
+function dropResponse(c: Context): void {
+  ;(c as { res: Response | undefined }).res = undefined
+  c.finalized = false
+  for (const name of BODY_HEADERS) c.header(name, undefined)
+  // The route's caching rules were for its content; an error about the session is never cached.
+  c.header('Cache-Control', 'no-store')
 }
 
 /**
@@ -85,8 +138,7 @@ export function session(options?: HonoSessionOptions): HonoSessionMiddleware {
     try {
       await request!.finish()
     } catch (err) {
-      // The handler's response is replaced whole: none of its headers describe the error's body.
-      ;(c as { res: Response | undefined }).res = undefined
+      dropResponse(c)
       throw answerable(err, c)
     }
   }

@@ -80,7 +80,10 @@ const fastify_: Build = async (options) => {
   return { url: `http://127.0.0.1:${port}`, port, close: () => app.close() }
 }
 
-async function serveFetch(fetch: (request: Request) => Response | Promise<Response>): Promise<App> {
+/** Serves a Fetch API handler on @hono/node-server, 127.0.0.1, port 0. */
+export async function serveFetch(
+  fetch: (request: Request) => Response | Promise<Response>,
+): Promise<App> {
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const s = serve({ fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s))
   })
