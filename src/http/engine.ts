@@ -84,11 +84,11 @@ async function start<N, R>(
 ): Promise<RequestSession<N, R> | null> {
   const { cfg } = engine
   // Like express-session: a request outside the cookie's path gets no session.
-  if (cfg.mountPath !== undefined && !view.path.startsWith(cfg.mountPath))
+  if (cfg.mountPath !== undefined && !onCookiePath(view.path, cfg.mountPath))
     return outsidePath(engine, native, out, view, opts)
   const cookieOptions = cookieOptionsFor(cfg, native)
   // A cookie function picks the path per request: outside it, no session (as express-session).
-  if (typeof cfg.cookie === 'function' && !view.path.startsWith(cookieOptions.path ?? '/'))
+  if (typeof cfg.cookie === 'function' && !onCookiePath(view.path, cookieOptions.path ?? '/'))
     return outsidePath(engine, native, out, view, opts)
   const name = cfg.name ?? defaultCookieName(cookieOptions, view.secure)
   const presented = presentedToken(view, cfg.bearer, name)
@@ -101,7 +101,41 @@ async function start<N, R>(
   const ctx = contextOf(view, presented.token)
   const request = new RequestSession(engine, native, out, view, ctx, cookieOptions, name)
   request.transport = presented.transport
-  const outcome = await cfg.manager.load(ctx)
+  await loadInto(request)
+  // After the load (the token is tied to the session), before the route.
+  if (opts.deferTokenCheck !== true) checkCsrfToken(request)
+  return request
+}
+
+/**
+ * Loads the session a token names, outside a request's own cookie: for @fastify/session's
+ * `decryptSession` (a WebSocket upgrade, a job). The token gets the cookie's checks (MAC and
+ * absolute lifetime before any store I/O, throttling); there is no origin, CSRF or path check, as
+ * nothing unsafe is asked of it. `cookie` overrides the configured attributes for this session.
+ * Nothing commits it at the end: the caller saves it.
+ */
+export async function openSession<N, R>(
+  engine: HttpEngine<N, R>,
+  native: N,
+  out: R,
+  view: RequestView,
+  token: string | undefined,
+  cookie: CookieOptions = {},
+): Promise<RequestSession<N, R>> {
+  const { cfg } = engine
+  const cookieOptions = { ...cookieOptionsFor(cfg, native), ...cookie }
+  checkCookieOptions(cookieOptions)
+  checkCookiePrefix(cfg.name, cookieOptions)
+  const name = cfg.name ?? defaultCookieName(cookieOptions, view.secure)
+  const ctx = contextOf(view, token)
+  const request = new RequestSession(engine, native, out, view, ctx, cookieOptions, name)
+  await loadInto(request)
+  return request
+}
+
+/** Loads the request's session (no store I/O without a valid token) and attaches it. */
+async function loadInto<N, R>(request: RequestSession<N, R>): Promise<void> {
+  const outcome = await request.engine.cfg.manager.load(request.ctx)
   if (outcome.session === null && outcome.retryAfterS !== undefined) {
     // The invalid cookie is cleared, so a real user holding a stale one gets through next time.
     request.clearCookie()
@@ -112,9 +146,19 @@ async function start<N, R>(
     )
   }
   request.attach(outcome.session)
-  // After the load (the token is tied to the session), before the route.
-  if (opts.deferTokenCheck !== true) checkCsrfToken(request)
-  return request
+}
+
+/**
+ * RFC 6265 §5.1.4 path-match: a cookie on `/admin` covers `/admin` and `/admin/users`, not
+ * `/administrator` (the browser would not send it there, so no session starts there either).
+ */
+function onCookiePath(path: string, cookiePath: string): boolean {
+  if (!path.startsWith(cookiePath)) return false
+  return (
+    path.length === cookiePath.length ||
+    cookiePath.endsWith('/') ||
+    path.charCodeAt(cookiePath.length) === 47 // '/'
+  )
 }
 
 /**

@@ -186,6 +186,17 @@ export function checkCookieOptions(cookie: CookieOptions): void {
         'Give scripts a separate, non-session value if they need one',
     )
   }
+  if (
+    cookie.secure !== undefined &&
+    cookie.secure !== true &&
+    cookie.secure !== false &&
+    cookie.secure !== 'auto'
+  ) {
+    throw invalidOption(
+      `"cookie.secure" must be true, false or "auto"; got ${JSON.stringify(cookie.secure)}`,
+      'cookie.secure',
+    )
+  }
   if (cookie.sameSite === 'none' && cookie.secure === false) {
     throw invalidOption(
       '"cookie.sameSite" "none" needs "cookie.secure" true or "auto"; browsers drop it otherwise',

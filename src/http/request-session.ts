@@ -288,6 +288,9 @@ export class RequestSession<N = unknown, R = unknown> implements SessionHandle {
     const current = sess as SessionObject
     // Refused during the request already, and reported: trying again would fail the response twice.
     if (this.session.id === this.refusedId) return
+    // A new session whose cookie is never sent (Secure, over http) would be stored for nobody.
+    const unsendable = current.cookie.secure === true && !this.secure && this.transport === 'cookie'
+    if (this.session.isNew && unsendable) return
     if (current.cookie.originalMaxAge !== null)
       current.cookie.maxAge = current.cookie.originalMaxAge
     const wasNew = this.session.isNew

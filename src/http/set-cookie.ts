@@ -37,6 +37,8 @@ function attributes(cookie: Cookie, secureRequest: boolean): SerializeOptions {
   let sameSite = cookie.sameSite ?? 'lax'
   // express-session's 'auto': None for requests over https, Lax otherwise.
   if (sameSite === 'auto') sameSite = secureRequest ? 'none' : 'lax'
+  // Browsers drop a SameSite=None cookie that is not Secure (`secure: 'auto'` over http).
+  else if (sameSite === 'none' && !secure) sameSite = 'lax'
   const out: SerializeOptions = { path: cookie.path, httpOnly: true, secure, sameSite }
   if (cookie.domain !== undefined) out.domain = cookie.domain
   if (cookie.partitioned !== undefined) out.partitioned = cookie.partitioned

@@ -67,7 +67,11 @@ export function fromExpressSessionStore(store: ExpressStoreLike): SessionStore {
   async function get(key: string): Promise<SessionRecord | null> {
     const sess = await call<ExpressSessionData | null>((cb) => store.get(key, cb))
     const record = toRecord(sess)
-    return record !== null && Date.now() < expiresAt(record) ? record : null
+    if (record === null || Date.now() < expiresAt(record)) return record
+    // Expired, and the store kept it (many have no TTL): removed, best effort, as the manager
+    // removes an idle-expired session it meets.
+    await call((cb) => store.destroy(key, cb)).catch(function keepGoing() {})
+    return null
   }
 
   function write(key: string, record: SessionRecord): Promise<unknown> {
