@@ -27,11 +27,11 @@ export class MemoryStore extends EventEmitter {
   }
 
   /** Stores `session` under `sessionId` as given (@fastify/session API). */
-  set(sessionId: string, session: unknown, callback: Callback): void {
+  set(sessionId: string, session: unknown, callback?: Callback): void {
     this.store.delete(sessionId)
     this.store.set(sessionId, session)
     if (this.store.size > this.maxEntries) this.store.delete(this.store.keys().next().value!)
-    callback()
+    callback?.()
   }
 
   /** The session stored under `sessionId`, or undefined (@fastify/session API). */
@@ -46,9 +46,9 @@ export class MemoryStore extends EventEmitter {
   }
 
   /** Removes the session stored under `sessionId` (@fastify/session API). */
-  destroy(sessionId: string, callback: Callback): void {
+  destroy(sessionId: string, callback?: Callback): void {
     this.store.delete(sessionId)
-    callback()
+    callback?.()
   }
 }
 
