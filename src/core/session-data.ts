@@ -35,6 +35,7 @@ export const RESERVED_KEYS: ReadonlySet<string> = new Set([
   'sessionId',
   'encryptedSessionId',
   'isModified',
+  'isSaved',
   'options',
   'commit',
   'prototype',

@@ -9,11 +9,13 @@ import { EventEmitter } from 'node:events'
 import { describe, it, type TestContext } from 'node:test'
 import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fastify'
 import fastifySession, {
+  FastifySession,
   MemoryStore as FastifyMemoryStore,
   Store,
   type FastifySessionOptions,
 } from '../../src/adapters/fastify/index.js'
 import { sessionRef } from '../../src/codec/ids.js'
+import { RESERVED_KEYS } from '../../src/core/session-data.js'
 import { isTetherError } from '../../src/errors.js'
 import { MemoryStore } from '../../src/stores/memory.js'
 import { newSecret } from '../helpers/secrets.js'
@@ -203,6 +205,20 @@ describe('fastify plugin: @fastify/session session API', () => {
     const line = setCookieLine(await app.inject({ method: 'POST', url: '/' }))
     assert.doesNotMatch(line, /1971/)
     assert.match(line, new RegExp(`Expires=[^;]*${new Date().getUTCFullYear()}`))
+  })
+
+  it("reserves every name of request.session's API, so no data key can shadow one", () => {
+    const names = new Set<string>()
+    for (
+      let o: object = FastifySession.prototype;
+      o !== Object.prototype;
+      o = Object.getPrototypeOf(o)
+    )
+      for (const name of Object.getOwnPropertyNames(o)) names.add(name)
+    assert.deepEqual(
+      [...names].filter((name) => !RESERVED_KEYS.has(name)),
+      [],
+    )
   })
 
   it('rejects with TETHER_STORE_UNAVAILABLE, the store error as cause, and answers 503', async (t) => {
