@@ -6,20 +6,17 @@ import { contextMeta } from './binding.js'
 import { diffData } from './diff.js'
 import { followRenewal } from './follow.js'
 import type { SessionState } from './manager-types.js'
-import type { ResolvedOptions } from './options.js'
+import type { ClassPolicy, ResolvedOptions } from './options.js'
 import { assertSize, classOf, idleExpiry, newRecord } from './records.js'
 import { destroyChain } from './renewal.js'
 import { createSession, storeCall } from './store-call.js'
 
-/** New id, same data, `authAt` = now, indexed under `userId`; the old record is removed. */
-export async function loginSession(
+/** The class a `login(userId, { class })` asks for, after checking the user id and the class. */
+export function loginClass(
   opts: ResolvedOptions,
-  session: SessionState,
-  data: Record<string, unknown>,
-  userId: string,
-  ctx: EventContext,
-  loginOpts: { class?: string; id?: string } = {},
-): Promise<SessionState> {
+  userId: unknown,
+  loginOpts: { class?: string },
+): ClassPolicy {
   if (typeof userId !== 'string' || userId.length === 0 || userId.length > 256) {
     throw invalidOption(
       `login(userId) needs a non-empty string of at most 256 characters; got ${typeof userId}`,
@@ -30,6 +27,19 @@ export async function loginSession(
     throw invalidOption(
       `login(): session class ${JSON.stringify(loginOpts.class)} is not configured in "classes"`,
     )
+  return cls
+}
+
+/** New id, same data, `authAt` = now, indexed under `userId`; the old record is removed. */
+export async function loginSession(
+  opts: ResolvedOptions,
+  session: SessionState,
+  data: Record<string, unknown>,
+  userId: string,
+  ctx: EventContext,
+  loginOpts: { class?: string; id?: string } = {},
+): Promise<SessionState> {
+  const cls = loginClass(opts, userId, loginOpts)
   const now = opts.clock.now()
   // One serialisation gives the size, the snapshot and a clean copy of the data.
   const { size, snapshot, set } = diffData(null, data)
@@ -58,15 +68,20 @@ export async function loginSession(
   return { id, ref, record, isNew: false, snapshot, needsCookie: true }
 }
 
+/** Refuses `reauthenticated()` on an anonymous session. */
+export function assertLoggedIn(session: SessionState): void {
+  if (session.isNew || session.record.userId === undefined) {
+    throw invalidOption('reauthenticated() needs a logged-in session: call login(userId) first')
+  }
+}
+
 export async function reauthenticateSession(
   opts: ResolvedOptions,
   session: SessionState,
   ctx: EventContext,
   reauthOpts: { id?: string } = {},
 ): Promise<SessionState> {
-  if (session.isNew || session.record.userId === undefined) {
-    throw invalidOption('reauthenticated() needs a logged-in session: call login(userId) first')
-  }
+  assertLoggedIn(session)
   const current = { ...session }
   // What is stored now, not what this request loaded: a parallel write or renewal may have landed.
   let stored = await storeCall(opts, 'get', ctx, () => opts.store.get(current.ref))

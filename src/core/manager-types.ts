@@ -28,6 +28,11 @@ export interface SessionState {
   stepUpRequired?: boolean
   /** First request with the id a renewal issued: the commit records that it reached its holder. */
   confirmRenewal?: boolean
+  /**
+   * Sealed mode: the per-user "not before" mark this session was kept through
+   * (`revokeUserSessions(userId, { except })`); sealed into its token.
+   */
+  keptThrough?: number
 }
 
 export type LoadOutcome =
@@ -59,6 +64,11 @@ export interface CommitInput {
   saveNew?: boolean
   /** When the cookie being sent expires (epoch ms), if it has an expiry: the server never keeps the session longer. */
   cookieExpiresAt?: number | null
+  /**
+   * The cookie's name, '' for a header token: sealed mode refuses a session whose name=value
+   * would pass 4,096 bytes. @default '__Host-sid'
+   */
+  cookieName?: string
 }
 
 /** created: first write; updated: data or cookie changed; resaved: forced write of unchanged data;
