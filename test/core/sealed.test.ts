@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import fc from 'fast-check'
 import { createKeyring } from '../../src/codec/keyring.js'
 import { openSeal, seal } from '../../src/codec/seal.js'
 import { createSessionManager } from '../../src/core/manager.js'
@@ -150,6 +151,31 @@ describe('sealed manager: timeouts from the sealed times', () => {
     assert.equal(due.needsCookie, true)
     const next = await s.manager.load(s.ctx(s.manager.token(due)))
     assert.equal(next.session!.record.lastSeenAt, createdSeen + 60_000)
+  })
+
+  it('ends an idle session within idleTimeout + 10 % of its last request, never before idleTimeout (property)', async () => {
+    const IDLE = 10 * MIN
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: 1, max: 12 * MIN }), { minLength: 1, maxLength: 12 }),
+        async (gaps) => {
+          const s = sealedSetup({ idleTimeout: IDLE, absoluteTimeout: '1d' })
+          let { token } = await sealedSession(s)
+          for (const gap of gaps) {
+            s.clock.advance(gap)
+            const { session } = await s.manager.load(s.ctx(token))
+            if (gap < IDLE && session === null) return false
+            if (gap >= IDLE * 1.1 && session !== null) return false
+            if (session === null) return true
+            await s.manager.commit(session, s.ctx(), { data: { n: 1 } })
+            // The client keeps the newest token it is sent.
+            if (session.needsCookie) token = s.manager.token(session)
+          }
+          return true
+        },
+      ),
+      { numRuns: 200 },
+    )
   })
 
   it('honours a shorter cookie expiry on the server too', async () => {
