@@ -6,17 +6,23 @@ import { contextMeta } from './binding.js'
 import { diffData } from './diff.js'
 import { followRenewal } from './follow.js'
 import type { SessionState } from './manager-types.js'
-import type { ClassPolicy, ResolvedOptions } from './options.js'
+import type { ResolvedOptions } from './options.js'
 import { assertSize, classOf, idleExpiry, newRecord } from './records.js'
 import { destroyChain } from './renewal.js'
 import { createSession, storeCall } from './store-call.js'
 
-/** The class a `login(userId, { class })` asks for, after checking the user id and the class. */
-export function loginClass(
+/**
+ * The session a login makes, before it is stored or sealed: a new id (`loginOpts.id`, or a random
+ * one), the data kept, `authAt` = now, bound to `ctx`, the cookie settings carried over.
+ */
+export function loginState(
   opts: ResolvedOptions,
-  userId: unknown,
-  loginOpts: { class?: string },
-): ClassPolicy {
+  session: SessionState,
+  data: Record<string, unknown>,
+  userId: string,
+  ctx: EventContext,
+  loginOpts: { class?: string; id?: string },
+): SessionState {
   if (typeof userId !== 'string' || userId.length === 0 || userId.length > 256) {
     throw invalidOption(
       `login(userId) needs a non-empty string of at most 256 characters; got ${typeof userId}`,
@@ -27,19 +33,6 @@ export function loginClass(
     throw invalidOption(
       `login(): session class ${JSON.stringify(loginOpts.class)} is not configured in "classes"`,
     )
-  return cls
-}
-
-/** New id, same data, `authAt` = now, indexed under `userId`; the old record is removed. */
-export async function loginSession(
-  opts: ResolvedOptions,
-  session: SessionState,
-  data: Record<string, unknown>,
-  userId: string,
-  ctx: EventContext,
-  loginOpts: { class?: string; id?: string } = {},
-): Promise<SessionState> {
-  const cls = loginClass(opts, userId, loginOpts)
   const now = opts.clock.now()
   // One serialisation gives the size, the snapshot and a clean copy of the data.
   const { size, snapshot, set } = diffData(null, data)
@@ -52,6 +45,20 @@ export async function loginSession(
   const id = loginOpts.id ?? generateSessionId()
   const ref = sessionRef(id)
   record.originRef = ref
+  return { id, ref, record, isNew: false, snapshot, needsCookie: true }
+}
+
+/** New id, same data, `authAt` = now, indexed under `userId`; the old record is removed. */
+export async function loginSession(
+  opts: ResolvedOptions,
+  session: SessionState,
+  data: Record<string, unknown>,
+  userId: string,
+  ctx: EventContext,
+  loginOpts: { class?: string; id?: string } = {},
+): Promise<SessionState> {
+  const next = loginState(opts, session, data, userId, ctx, loginOpts)
+  const { ref, record } = next
   const createOpts =
     opts.maxSessionsPerUser === undefined
       ? {}
@@ -65,7 +72,7 @@ export async function loginSession(
   for (const gone of evicted)
     opts.emit('session.revoked', ctx, { reason: 'cap', ref: gone, userId })
   opts.emit('session.login', ctx, { ref, userId })
-  return { id, ref, record, isNew: false, snapshot, needsCookie: true }
+  return next
 }
 
 /** Refuses `reauthenticated()` on an anonymous session. */

@@ -2,10 +2,10 @@ import { maxPayloadBytes, seal } from '../../codec/seal.js'
 import { TetherError } from '../../errors.js'
 import type { EventContext } from '../../events/types.js'
 import { applyPatch, type SessionRecord } from '../../stores/types.js'
-import { diffData } from '../diff.js'
+import { changesOf } from '../commit.js'
 import type { CommitInput, CommitOutcome, SessionState } from '../manager-types.js'
 import type { ResolvedOptions } from '../options.js'
-import { assertSize, classOf, idleExpiry } from '../records.js'
+import { classOf, idleExpiry } from '../records.js'
 import { encodePayload } from './payload.js'
 
 /**
@@ -117,12 +117,7 @@ export function commitSealed(
   input: CommitInput,
 ): CommitOutcome {
   const now = opts.clock.now()
-  const diff = diffData(session.snapshot, input.data)
-  assertSize(opts, diff.size)
-  const cookieChanged =
-    input.cookie !== undefined &&
-    input.cookie !== session.record.cookie &&
-    JSON.stringify(input.cookie) !== JSON.stringify(session.record.cookie)
+  const { diff, cookieChanged } = changesOf(opts, session, input)
   const cls = classOf(opts, session.record)
   const outcome = outcomeOf(session, input, diff.changed || cookieChanged, now, cls.touchAfterMs)
   if (outcome === 'none') {

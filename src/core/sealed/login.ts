@@ -2,11 +2,10 @@ import { generateSessionId, sessionRef } from '../../codec/ids.js'
 import type { EventContext } from '../../events/types.js'
 import type { SessionRecord } from '../../stores/types.js'
 import { contextMeta } from '../binding.js'
-import { diffData } from '../diff.js'
-import { assertLoggedIn, loginClass } from '../login.js'
+import { assertLoggedIn, loginState } from '../login.js'
 import type { SessionState } from '../manager-types.js'
 import type { ResolvedOptions } from '../options.js'
-import { assertSize, classOf, idleExpiry, newRecord } from '../records.js'
+import { classOf, idleExpiry } from '../records.js'
 import { sealedContext } from './payload.js'
 import type { SealedRevocation } from './revocation.js'
 
@@ -23,21 +22,12 @@ export async function loginSealed(
   ctx: EventContext,
   loginOpts: { class?: string; id?: string } = {},
 ): Promise<SessionState> {
-  const cls = loginClass(opts, userId, loginOpts)
-  const now = opts.clock.now()
-  const { size, snapshot, set } = diffData(null, data)
-  assertSize(opts, size)
-  const record = newRecord(now, cls, set)
-  record.userId = userId
-  record.authAt = now
-  record.meta = contextMeta(sealedContext(ctx))
-  if (session.record.cookie !== undefined) record.cookie = session.record.cookie
-  const id = loginOpts.id ?? generateSessionId()
-  const ref = sessionRef(id)
-  record.originRef = ref
+  // Bound to the context as sealed mode records it (a digest of the user agent).
+  const next = loginState(opts, session, data, userId, sealedContext(ctx), loginOpts)
+  const { ref } = next
   if (!session.isNew) await revocation.endSession(session.ref, session.record.absoluteExpiresAt)
   opts.emit('session.login', ctx, { ref, userId })
-  return { id, ref, record, isNew: false, snapshot, needsCookie: true }
+  return next
 }
 
 /**
