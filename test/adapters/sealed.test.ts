@@ -37,7 +37,8 @@ async function setup(t: TestContext, build: (o: never) => Promise<App>, extra: o
   const call = (method: string, path: string, headers: Record<string, string> = {}) =>
     send(app.port, { method, path, headers: { 'sec-fetch-site': 'same-origin', ...headers } })
   /** Another process: the same secret and revocation store. */
-  const other = () => createSessionManager({ ...(options as never), revocationCheckInterval: 0 })
+  const other = () =>
+    createSessionManager({ ...(options as object), revocationCheckInterval: 0 } as never)
   return { app, marks, clock, events, call, other, secret }
 }
 

@@ -9,8 +9,9 @@ import { classOf, idleExpiry } from '../records.js'
 import { encodePayload } from './payload.js'
 
 /**
- * What a browser keeps of one cookie's name=value (RFC 6265 §6.1 asks for at least 4,096 bytes,
- * and that is what browsers give): a sealed session that would not fit is refused at commit.
+ * The most a browser keeps of one cookie's name=value: RFC 6265bis has user agents ignore a cookie
+ * whose name and value together pass 4,096 octets. A sealed session that would not fit is refused
+ * at commit.
  */
 export const COOKIE_BYTES = 4096
 

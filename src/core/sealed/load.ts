@@ -6,7 +6,7 @@ import type { ResolvedOptions } from '../options.js'
 import { classOf } from '../records.js'
 import { rejectToken } from '../reject-token.js'
 import { decodePayload, sealedContext } from './payload.js'
-import type { SealedRevocation } from './revocation.js'
+import type { SealedRevocation, Verdict } from './revocation.js'
 
 /**
  * Loads the session a sealed token carries: opened (length cap, key id, AES-GCM tag) before
@@ -36,7 +36,7 @@ export async function loadSealed(
     opts.emit('session.expired_idle', ctx, who)
     return { session: null, rejected: 'expired_idle' }
   }
-  let verdict
+  let verdict: Verdict
   try {
     verdict = await revocation.check(unsealed, ctx)
   } catch (err) {

@@ -92,8 +92,8 @@ export function decodePayload(
   }
   if (!isObject(p) || typeof p.i !== 'string' || p.i.length === 0 || !isObject(p.d)) return null
   if (!isTime(p.c) || !isTime(p.l) || !isTime(p.e)) return null
-  const cls = classOf(p.k ?? 'default')
-  if (cls === undefined || (p.k !== undefined && typeof p.k !== 'string')) return null
+  const cls = p.k === undefined || typeof p.k === 'string' ? classOf(p.k ?? 'default') : undefined
+  if (cls === undefined) return null
   const ref = sessionRef(p.i)
   const record: SessionRecord = {
     v: 1,
