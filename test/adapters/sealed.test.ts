@@ -20,6 +20,7 @@ import { manualClock } from '../helpers/clock.js'
 import { send, type RawResponse } from '../helpers/http.js'
 import { sendInRow } from '../helpers/keep-alive.js'
 import { CountingMarks } from '../helpers/sealed.js'
+import { capturedWarnings } from '../helpers/warnings.js'
 import { newSecret } from '../helpers/secrets.js'
 import { APPS, type App } from './matrix/apps.js'
 
@@ -333,6 +334,25 @@ for (const [name, build] of Object.entries(APPS)) {
 }
 
 describe('adapter behaviour, sealed: options', () => {
+  it('warns at startup in production when revocations would stay in one process', async (t) => {
+    const warnings = capturedWarnings(t, 'TETHER_MEMORY_STORE')
+    const { session } = await import('../../src/adapters/express/index.js')
+    const previous = process.env['NODE_ENV']
+    process.env['NODE_ENV'] = 'production'
+    t.after(() => {
+      if (previous === undefined) delete process.env['NODE_ENV']
+      else process.env['NODE_ENV'] = previous
+    })
+    const alone = session({ secret: newSecret(), store: 'sealed' })
+    t.after(() => alone.manager.close())
+    const revocationStore = new CountingMarks()
+    t.after(() => revocationStore.close())
+    const shared = session({ secret: newSecret(), store: 'sealed', revocationStore })
+    t.after(() => shared.manager.close())
+    assert.equal(warnings.length, 1)
+    assert.match(warnings[0]!, /^tether-session: store: 'sealed' without a "revocationStore"/)
+  })
+
   it('refuses renewAfter when the middleware is built', async () => {
     const { session } = await import('../../src/adapters/express/index.js')
     assert.throws(() => session({ secret: newSecret(), store: 'sealed', renewAfter: '15m' }), {
