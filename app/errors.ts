@@ -82,6 +82,7 @@ function tetherView(err: TetherError): ErrorView {
     case 'TETHER_INVALID_SESSION_DATA':
     case 'TETHER_NOT_SUPPORTED':
     case 'TETHER_SESSION_ID_IN_USE':
+    case 'TETHER_COOKIE_TOO_LARGE':
       return INTERNAL
   }
 }

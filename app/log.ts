@@ -26,6 +26,7 @@ function levelOf(event: TetherEvent): Level {
     case 'ratelimit.blocked':
     case 'store.error':
     case 'session.revoked_all':
+    case 'session.too_large':
       return 'warn'
     case 'session.revoked':
       return event.reason === 'reuse' ? 'warn' : 'info'

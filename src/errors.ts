@@ -35,6 +35,12 @@ export type TetherErrorCode =
   | 'TETHER_SESSION_LIMIT'
   /** A new session's id is already held by a live session: a custom `genid` returned an id in use. */
   | 'TETHER_SESSION_ID_IN_USE'
+  /**
+   * Sealed mode: the sealed session would not fit in a cookie (4,096 bytes of name=value, what
+   * every browser keeps). Refused at commit; no cookie was sent. The message gives the size and
+   * how much data fits.
+   */
+  | 'TETHER_COOKIE_TOO_LARGE'
 
 const STATUS: { readonly [C in TetherErrorCode]: number } = {
   TETHER_INVALID_OPTION: 500,
@@ -49,6 +55,7 @@ const STATUS: { readonly [C in TetherErrorCode]: number } = {
   TETHER_RATE_LIMITED: 429,
   TETHER_SESSION_LIMIT: 409,
   TETHER_SESSION_ID_IN_USE: 500,
+  TETHER_COOKIE_TOO_LARGE: 500,
 }
 
 /** The one error class of Tether. `status` is the HTTP status an adapter answers with. */

@@ -3,7 +3,7 @@ import { signToken } from '../codec/token.js'
 import { isTetherError } from '../errors.js'
 import type { EventContext } from '../events/types.js'
 import type { SessionFields, SessionRecord } from '../stores/types.js'
-import { diffData } from './diff.js'
+import { diffData, type DataDiff } from './diff.js'
 import { followRenewal, stillCurrent } from './follow.js'
 import type { CommitInput, CommitOutcome, SessionState } from './manager-types.js'
 import type { ResolvedOptions } from './options.js'
@@ -25,6 +25,22 @@ export function createState(opts: ResolvedOptions, id = generateSessionId()): Se
 /** The signed token (cookie value) of a session. */
 export function tokenOf(opts: ResolvedOptions, session: SessionState): string {
   return signToken(classOf(opts, session.record).signing, session.id, session.record.createdAt)
+}
+
+/** What a request changed: the data (checked and measured) and the session's cookie settings. */
+export function changesOf(
+  opts: ResolvedOptions,
+  session: SessionState,
+  input: CommitInput,
+): { diff: DataDiff; cookieChanged: boolean } {
+  const diff = diffData(session.snapshot, input.data)
+  assertSize(opts, diff.size)
+  // The adapter passes the stored object itself when nothing changed: no serialisation then.
+  const cookieChanged =
+    input.cookie !== undefined &&
+    input.cookie !== session.record.cookie &&
+    JSON.stringify(input.cookie) !== JSON.stringify(session.record.cookie)
+  return { diff, cookieChanged }
 }
 
 /** Writes what the request changed: create, merge, or a lazy touch; see CommitOutcome. */
@@ -51,13 +67,7 @@ async function writeCommit(
   input: CommitInput,
 ): Promise<CommitOutcome> {
   const now = opts.clock.now()
-  const diff = diffData(session.snapshot, input.data)
-  assertSize(opts, diff.size)
-  // The adapter passes the stored object itself when nothing changed: no serialisation then.
-  const cookieChanged =
-    input.cookie !== undefined &&
-    input.cookie !== session.record.cookie &&
-    JSON.stringify(input.cookie) !== JSON.stringify(session.record.cookie)
+  const { diff, cookieChanged } = changesOf(opts, session, input)
   const cls = classOf(opts, session.record)
   // The session dies no later than its cookie: expiry on the server and in the browser never drift apart.
   const times = {

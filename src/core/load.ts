@@ -9,7 +9,7 @@ import type { ResolvedOptions } from './options.js'
 import { classOf, idleExpiry, renewalDue } from './records.js'
 import { destroyChain, dropMarkers, findSuccessor, renew } from './renewal.js'
 import { storeCall } from './store-call.js'
-import { throttleKey } from './throttle.js'
+import { rejectToken } from './reject-token.js'
 
 /** A session found for a cookie; `followed` when through a renewal marker. */
 interface Found {
@@ -37,21 +37,8 @@ export async function loadSession(
   const verified = verifyToken(ctx.token, opts.keys, now, function lifetimeOf(key) {
     return classOf(opts, key).absoluteTimeoutMs
   })
-  if (!verified.ok) {
-    // Rejected before any store I/O: a forged or expired cookie costs one HMAC.
-    const type =
-      verified.reason === 'expired_absolute'
-        ? 'session.expired_absolute'
-        : (`token.${verified.reason}` as const)
-    opts.emit(type, ctx)
-    if (verified.reason !== 'expired_absolute' && opts.throttle !== null && ctx.ip !== undefined) {
-      const verdict = opts.throttle(throttleKey(ctx.ip))
-      if (verdict.firstOfBurst) opts.emit('ratelimit.blocked', ctx, { reason: verified.reason })
-      if (verdict.blocked)
-        return { session: null, rejected: verified.reason, retryAfterS: verdict.retryAfterS }
-    }
-    return { session: null, rejected: verified.reason }
-  }
+  // Rejected before any store I/O: a forged or expired cookie costs one HMAC.
+  if (!verified.ok) return rejectToken(opts, ctx, verified.reason)
   let found: Found | null
   let notBeforeAt: number | null
   try {

@@ -11,15 +11,18 @@ import { assertSize, classOf, idleExpiry, newRecord } from './records.js'
 import { destroyChain } from './renewal.js'
 import { createSession, storeCall } from './store-call.js'
 
-/** New id, same data, `authAt` = now, indexed under `userId`; the old record is removed. */
-export async function loginSession(
+/**
+ * The session a login makes, before it is stored or sealed: a new id (`loginOpts.id`, or a random
+ * one), the data kept, `authAt` = now, bound to `ctx`, the cookie settings carried over.
+ */
+export function loginState(
   opts: ResolvedOptions,
   session: SessionState,
   data: Record<string, unknown>,
   userId: string,
   ctx: EventContext,
-  loginOpts: { class?: string; id?: string } = {},
-): Promise<SessionState> {
+  loginOpts: { class?: string; id?: string },
+): SessionState {
   if (typeof userId !== 'string' || userId.length === 0 || userId.length > 256) {
     throw invalidOption(
       `login(userId) needs a non-empty string of at most 256 characters; got ${typeof userId}`,
@@ -42,6 +45,20 @@ export async function loginSession(
   const id = loginOpts.id ?? generateSessionId()
   const ref = sessionRef(id)
   record.originRef = ref
+  return { id, ref, record, isNew: false, snapshot, needsCookie: true }
+}
+
+/** New id, same data, `authAt` = now, indexed under `userId`; the old record is removed. */
+export async function loginSession(
+  opts: ResolvedOptions,
+  session: SessionState,
+  data: Record<string, unknown>,
+  userId: string,
+  ctx: EventContext,
+  loginOpts: { class?: string; id?: string } = {},
+): Promise<SessionState> {
+  const next = loginState(opts, session, data, userId, ctx, loginOpts)
+  const { ref, record } = next
   const createOpts =
     opts.maxSessionsPerUser === undefined
       ? {}
@@ -55,7 +72,14 @@ export async function loginSession(
   for (const gone of evicted)
     opts.emit('session.revoked', ctx, { reason: 'cap', ref: gone, userId })
   opts.emit('session.login', ctx, { ref, userId })
-  return { id, ref, record, isNew: false, snapshot, needsCookie: true }
+  return next
+}
+
+/** Refuses `reauthenticated()` on an anonymous session. */
+export function assertLoggedIn(session: SessionState): void {
+  if (session.isNew || session.record.userId === undefined) {
+    throw invalidOption('reauthenticated() needs a logged-in session: call login(userId) first')
+  }
 }
 
 export async function reauthenticateSession(
@@ -64,9 +88,7 @@ export async function reauthenticateSession(
   ctx: EventContext,
   reauthOpts: { id?: string } = {},
 ): Promise<SessionState> {
-  if (session.isNew || session.record.userId === undefined) {
-    throw invalidOption('reauthenticated() needs a logged-in session: call login(userId) first')
-  }
+  assertLoggedIn(session)
   const current = { ...session }
   // What is stored now, not what this request loaded: a parallel write or renewal may have landed.
   let stored = await storeCall(opts, 'get', ctx, () => opts.store.get(current.ref))

@@ -28,6 +28,11 @@ export interface SessionState {
   stepUpRequired?: boolean
   /** First request with the id a renewal issued: the commit records that it reached its holder. */
   confirmRenewal?: boolean
+  /**
+   * Sealed mode: the per-user "not before" mark this session was kept through
+   * (`revokeUserSessions(userId, { except })`); sealed into its token.
+   */
+  keptThrough?: number
 }
 
 export type LoadOutcome =
@@ -59,6 +64,11 @@ export interface CommitInput {
   saveNew?: boolean
   /** When the cookie being sent expires (epoch ms), if it has an expiry: the server never keeps the session longer. */
   cookieExpiresAt?: number | null
+  /**
+   * The cookie's name, '' for a header token: sealed mode refuses a session whose name=value
+   * would pass 4,096 bytes. @default '__Host-sid'
+   */
+  cookieName?: string
 }
 
 /** created: first write; updated: data or cookie changed; resaved: forced write of unchanged data;
@@ -82,14 +92,22 @@ export interface UserSessionInfo {
 
 /** Per-user listing and revocation (the `.manager` of the Express middleware). */
 export interface UserSessions {
-  /** Live sessions of `userId`, oldest first. Pass the current ref to mark it `current`. */
+  /**
+   * Live sessions of `userId`, oldest first. Pass the current ref to mark it `current`.
+   * `TETHER_NOT_SUPPORTED` with `store: 'sealed'` (no record of live sessions exists).
+   */
   listUserSessions: (userId: string, opts?: { current?: string }) => Promise<UserSessionInfo[]>
   /**
    * Ends one session. With `userId`, only if the session belongs to that user, so a request
    * cannot revoke another user's session by guessing a ref. Returns whether one was removed.
+   * With `store: 'sealed'` the ref is marked ended (true for any well-formed ref), and `userId`
+   * is refused with `TETHER_NOT_SUPPORTED`: there is no record to check the owner against.
    */
   revokeSession: (ref: string, opts?: { userId?: string }) => Promise<boolean>
-  /** Ends every session of `userId`, except the one with ref `except`. Returns how many ended. */
+  /**
+   * Ends every session of `userId`, except the one with ref `except`. Returns how many ended;
+   * with `store: 'sealed'` 0, since sealed sessions are not counted anywhere (they end all the same).
+   */
   revokeUserSessions: (userId: string, opts?: { except?: string }) => Promise<number>
   /**
    * Ends every session of every user, without a restart or a new secret: sessions created before
@@ -146,7 +164,10 @@ export interface SessionManager extends UserSessions {
     ctx: EventContext,
     opts?: { id?: string },
   ): Promise<SessionState>
-  /** Atomic read-modify-write of the data, retried on a version conflict. */
+  /**
+   * Atomic read-modify-write of the data, retried on a version conflict. `TETHER_NOT_SUPPORTED`
+   * with `store: 'sealed'`.
+   */
   update(
     session: SessionState,
     fn: (

@@ -4,7 +4,9 @@ import { loadSession } from './load.js'
 import { loginSession, reauthenticateSession } from './login.js'
 import type { SessionManager, SessionState } from './manager-types.js'
 import { createNotBeforeGate } from './not-before.js'
+import { endingOperations } from './ending.js'
 import { resolveOptions, type ManagerOptions } from './options.js'
+import { createSealedManager } from './sealed/manager.js'
 import { authAge, csrfAnchor } from './session-rules.js'
 import { destroySession, reloadSession, updateSession } from './update.js'
 import { createUserSessions } from './user-sessions.js'
@@ -16,27 +18,10 @@ import { createUserSessions } from './user-sessions.js'
  */
 export function createSessionManager(options: ManagerOptions): SessionManager {
   const opts = resolveOptions(options)
+  // store: 'sealed': the same interface, with the session in the token (core/sealed/).
+  if (opts.sealed) return createSealedManager(opts)
   const notBefore = createNotBeforeGate(opts)
-
-  async function regenerate(
-    session: SessionState,
-    ctx: EventContext,
-    id?: string,
-  ): Promise<SessionState> {
-    await destroySession(opts, session, ctx)
-    const fresh = createState(opts, id)
-    opts.emit('session.regenerated', ctx, { ref: fresh.ref })
-    return fresh
-  }
-
-  async function logout(
-    session: SessionState,
-    ctx: EventContext,
-    id?: string,
-  ): Promise<SessionState> {
-    await destroySession(opts, session, ctx)
-    return createState(opts, id)
-  }
+  const destroy = (session: SessionState, ctx: EventContext) => destroySession(opts, session, ctx)
 
   return {
     options: opts,
@@ -44,9 +29,8 @@ export function createSessionManager(options: ManagerOptions): SessionManager {
     create: (_ctx, id) => createState(opts, id),
     token: (session) => tokenOf(opts, session),
     commit: (session, ctx, input) => commitSession(opts, session, ctx, input),
-    destroy: (session, ctx) => destroySession(opts, session, ctx),
-    regenerate,
-    logout,
+    destroy,
+    ...endingOperations(opts, destroy),
     reload: (session, ctx) => reloadSession(opts, session, ctx),
     login: (session, data, userId, ctx, loginOpts) =>
       loginSession(opts, session, data, userId, ctx, loginOpts),

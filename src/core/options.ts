@@ -3,11 +3,11 @@ import { createKeyring, mergeKeyrings, type KeyEntry, type SecretInput } from '.
 import { invalidOption } from '../errors.js'
 import { createEmitter, type Emit } from '../events/emitter.js'
 import type { EventListener } from '../events/types.js'
-import { MemoryStore } from '../stores/memory.js'
 import { type SessionLimitPolicy, type SessionStore } from '../stores/types.js'
 import type { BindingPolicy } from './binding.js'
 import { createThrottle, type Throttle, type ThrottleOptions } from './throttle.js'
 import { parseDuration } from './duration.js'
+import { resolveStore, sealedRenewAfter } from './store-option.js'
 import { warnUnknownOptions } from './unknown-options.js'
 
 /** Timeouts and keys of one session class. */
@@ -24,8 +24,21 @@ export interface SessionClassOptions {
 export interface ManagerOptions {
   /** Secret(s) that sign cookies: a string, an array (the first signs, all verify), or `[{ kid, secret }]`. Each at least 32 bytes. */
   secret: SecretInput
-  /** Where sessions live. @default a new bounded `MemoryStore` (one process only) */
-  store?: SessionStore
+  /**
+   * Where sessions live: a Tether store, or `'sealed'` to keep the whole session in the cookie,
+   * encrypted (AES-256-GCM), with no session store at all (docs/sealed.md: what holds and what
+   * does not, the size budget, revocation through `revocationStore`).
+   * @default a new bounded `MemoryStore` (one process only)
+   */
+  store?: SessionStore | 'sealed'
+  /**
+   * With `store: 'sealed'` only: where the small "not before" marks that revoke sealed sessions
+   * live (per user, per session, everyone). Any Tether store with marks: `MemoryStore`,
+   * `SqliteStore`, `RedisStore`, `PostgresStore`; share one between processes so a logout or
+   * `revokeUserSessions()` holds in all of them (within `revocationCheckInterval`).
+   * @default a new `MemoryStore` (revocations hold in this process only)
+   */
+  revocationStore?: SessionStore
   /**
    * Idle timeout, enforced on the server: an idle session ends no later than this plus 10 % of it
    * after its last request, an active one never earlier. May be longer than `absoluteTimeout`
@@ -113,8 +126,11 @@ export interface ClassPolicy {
 export interface ResolvedOptions {
   readonly keys: ReadonlyMap<string, KeyEntry>
   readonly classes: ReadonlyMap<string, ClassPolicy>
+  /** Where sessions live; in sealed mode the revocation store (only its "not before" marks are used). */
   readonly store: SessionStore
   readonly ownsStore: boolean
+  /** `store: 'sealed'`: sessions travel sealed in the cookie (core/sealed/), none are stored. */
+  readonly sealed: boolean
   /** null when renewal is off. */
   readonly renewAfterMs: number | null
   readonly renewGraceMs: number
@@ -138,6 +154,7 @@ const CLASS_NAME = /^[a-z][a-z0-9_-]{0,31}$/
 export const MANAGER_OPTIONS = {
   secret: true,
   store: true,
+  revocationStore: true,
   idleTimeout: true,
   absoluteTimeout: true,
   touchAfter: true,
@@ -232,24 +249,16 @@ export function resolveOptions(opts: ManagerOptions): ResolvedOptions {
   if (opts.onEvent !== undefined && typeof opts.onEvent !== 'function') {
     throw invalidOption(`"onEvent" must be a function (event) => void; got ${typeof opts.onEvent}`)
   }
-  const store: SessionStore = opts.store ?? new MemoryStore({ clock })
-  if (store.tetherStore !== 1) {
-    throw invalidOption(
-      `"store" is not a Tether store; wrap an express-session store with fromExpressSessionStore() ` +
-        `from 'tether-session/stores/compat'`,
-    )
-  }
-  if (store.userIndex === false && opts.maxSessionsPerUser !== undefined) {
-    throw invalidOption(
-      `"maxSessionsPerUser" needs a store with a per-user index; this store has none`,
-    )
-  }
-  const renewAfterMs = renewAfterOf(opts.renewAfter, store)
+  const { store, ownsStore, sealed } = resolveStore(opts, clock)
+  const renewAfterMs = sealed
+    ? sealedRenewAfter(opts.renewAfter)
+    : renewAfterOf(opts.renewAfter, store)
   return Object.freeze({
     keys: mergeKeyrings(rings),
     classes,
     store,
-    ownsStore: opts.store === undefined,
+    ownsStore,
+    sealed,
     renewAfterMs,
     renewGraceMs: renewGraceOf(opts.renewGrace, renewAfterMs),
     storeTimeoutMs: parseDuration('storeTimeout', opts.storeTimeout, 1000),

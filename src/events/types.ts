@@ -11,6 +11,8 @@ export type TetherEventType =
   | 'session.expired_absolute'
   | 'session.binding_mismatch'
   | 'session.unknown'
+  /** Sealed mode: a session too large for its cookie was refused at commit (`TETHER_COOKIE_TOO_LARGE`). */
+  | 'session.too_large'
   | 'token.malformed'
   | 'token.forged'
   | 'token.unknown_key'

@@ -18,8 +18,12 @@ import { insecureCookieWarning } from './set-cookie.js'
 export interface HttpOptions<N = unknown> extends Omit<ManagerOptions, 'store'> {
   /** Cookie name. @default '__Host-sid' over https (Path=/, no Domain), 'sid' otherwise (express-session: 'connect.sid') */
   name?: string
-  /** A Tether store, or any express-session-style store (wrapped with `fromExpressSessionStore`). @default a bounded MemoryStore */
-  store?: SessionStore | ExpressStoreLike
+  /**
+   * A Tether store, any express-session-style store (wrapped with `fromExpressSessionStore`), or
+   * `'sealed'`: the whole session in the cookie, encrypted, with no session store (docs/sealed.md).
+   * @default a bounded MemoryStore
+   */
+  store?: SessionStore | ExpressStoreLike | 'sealed'
   /** Cookie attributes, or a function of the request returning them. */
   cookie?: CookieOptions | ((req: N) => CookieOptions)
   /** Send the cookie on every response. @default false */
@@ -134,6 +138,14 @@ export function resolveHttpOptions<N>(
   const managerOptions: ManagerOptions =
     store === undefined ? managerOnly : { ...managerOnly, store }
   const production = process.env['NODE_ENV'] === 'production'
+  if (userStore === 'sealed' && o.revocationStore === undefined && production) {
+    process.emitWarning(
+      'tether-session: store: \'sealed\' without a "revocationStore" keeps revocations (logout, ' +
+        "revokeUserSessions) in this process's memory: other processes and a restart forget them; " +
+        'pass revocationStore: a RedisStore, PostgresStore or SqliteStore shared by every process',
+      { code: 'TETHER_MEMORY_STORE' },
+    )
+  }
   if (userStore === undefined && production) {
     process.emitWarning(
       'tether-session: no "store" given, so sessions live in this process\'s memory and are lost on restart; ' +
@@ -167,7 +179,8 @@ function pickOptions<T extends object>(options: T, names: OptionNames): Partial<
   ) as Partial<T>
 }
 
-function asTetherStore(store: SessionStore | ExpressStoreLike): SessionStore {
+function asTetherStore(store: SessionStore | ExpressStoreLike | 'sealed'): SessionStore | 'sealed' {
+  if (store === 'sealed') return store
   return (store as SessionStore).tetherStore === 1
     ? (store as SessionStore)
     : fromExpressSessionStore(store as ExpressStoreLike)

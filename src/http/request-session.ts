@@ -144,6 +144,7 @@ export class RequestSession<N = unknown, R = unknown> implements SessionHandle {
         force,
         saveNew,
         cookieExpiresAt: sess.cookie.expires?.getTime() ?? null,
+        cookieName: this.transport === 'bearer' ? '' : this.cookieName,
       })
     } catch (err) {
       if (isTetherError(err) && err.code === 'TETHER_SESSION_ID_IN_USE')

@@ -104,7 +104,7 @@ export class MemoryStore implements SessionStore, NotBeforeMarks {
     return this.entries.size
   }
 
-  /** Removes every expired session now; returns how many. The timer calls it too. */
+  /** Removes every expired session (and expired mark) now; returns how many sessions. The timer calls it too. */
   sweep(): number {
     const now = this.clock.now()
     let removed = 0
@@ -114,6 +114,9 @@ export class MemoryStore implements SessionStore, NotBeforeMarks {
         removed++
       }
     }
+    // Marks are few in stored mode, but sealed mode sets one per logout.
+    for (const [scope, mark] of this.notBefore)
+      if (now >= mark.expiresAt) this.notBefore.delete(scope)
     return removed
   }
 

@@ -42,6 +42,7 @@ const errorCodes = {
   TETHER_RATE_LIMITED: true,
   TETHER_SESSION_LIMIT: true,
   TETHER_SESSION_ID_IN_USE: true,
+  TETHER_COOKIE_TOO_LARGE: true,
 } as const satisfies Record<TetherErrorCode, true>
 
 const eventTypes = {
@@ -55,6 +56,7 @@ const eventTypes = {
   'session.expired_absolute': true,
   'session.binding_mismatch': true,
   'session.unknown': true,
+  'session.too_large': true,
   'token.malformed': true,
   'token.forged': true,
   'token.unknown_key': true,

@@ -146,6 +146,18 @@ describe('MemoryStore', function memoryStore() {
     assert.deepEqual(await listedKeys(store, 'v'), ['long'])
   })
 
+  it('sweeps expired "not before" marks out of memory too (sealed mode keeps one per logout)', async function sweepMarks(t) {
+    const clock = manualClock()
+    const store = new MemoryStore({ clock })
+    t.after(store.close.bind(store))
+    await store.setNotBefore('session:a', T0 + 1000, T0 + 1000)
+    await store.setNotBefore('session:b', T0 + 5000, T0 + 5000)
+    clock.t = T0 + 1000
+    store.sweep()
+    assert.equal(store['notBefore'].size, 1)
+    assert.equal(await store.getNotBefore('session:b'), T0 + 5000)
+  })
+
   it('runs its sweep timer unref-ed and stops it on close', async function timer(t) {
     const store = new MemoryStore()
     t.after(store.close.bind(store))
