@@ -1,8 +1,8 @@
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import { IncomingMessage, type ServerResponse } from 'node:http'
 import { isTetherError } from '../../errors.js'
 import type { AdapterHooks } from '../../http/adapter-hooks.js'
 import { createHttpEngine, type HttpEngine, type ManagerApi } from '../../http/engine.js'
-import { holdResponse } from '../../http/node-hold.js'
+import { holdResponse, type HoldOwner } from '../../http/node-hold.js'
 import { nodeHeader, nodeResponseHooks } from '../../http/node-response.js'
 import type { RequestSession } from '../../http/request-session.js'
 import type { RequestView } from '../../http/request-view.js'
@@ -116,18 +116,63 @@ function fail(res: ServerResponse, next: Next, err: unknown): void {
   next(err)
 }
 
-function started(
-  res: ServerResponse,
-  next: Next,
-  request: RequestSession<Req, ServerResponse> | null,
-): void {
-  if (request === null) return next()
-  holdResponse(
-    res,
-    () => request.finish(),
-    (err) => fail(res, next, err),
-  )
-  next()
+/** The commit-before-headers hold of one request: its session is committed, or the error goes to `next`. */
+class ExpressHold implements HoldOwner {
+  private readonly request: RequestSession<Req, ServerResponse>
+  private readonly res: ServerResponse
+  private readonly next: Next
+
+  constructor(request: RequestSession<Req, ServerResponse>, res: ServerResponse, next: Next) {
+    this.request = request
+    this.res = res
+    this.next = next
+  }
+
+  beforeHeaders(): Promise<void> {
+    return this.request.finish()
+  }
+
+  onError(err: unknown): void {
+    fail(this.res, this.next, err)
+  }
+}
+
+/** A request whose session is made when the application first touches it (see `deferrable`). */
+interface Deferred {
+  readonly res: ServerResponse
+  readonly next: Next
+  readonly view: ExpressView
+}
+
+const DEFERRED = Symbol('tether.deferred')
+type DeferringReq = Req & { [DEFERRED]?: Deferred | undefined }
+type Start = (req: DeferringReq) => void
+
+/**
+ * Defines `session` and `sessionID` on Express's request prototype (once per application): a
+ * deferred request gets its session the first time either is read. Assigning either makes it the
+ * request's own property, as express-session's plain properties are.
+ */
+function lazyProperties(proto: object, startDeferred: Start): void {
+  for (const prop of ['session', 'sessionID'] as const) {
+    Object.defineProperty(proto, prop, {
+      configurable: true,
+      enumerable: false,
+      get(this: DeferringReq) {
+        if (this[DEFERRED] === undefined) return undefined
+        startDeferred(this)
+        return this[prop]
+      },
+      set(this: DeferringReq, value: unknown) {
+        Object.defineProperty(this, prop, {
+          value,
+          writable: true,
+          configurable: true,
+          enumerable: true,
+        })
+      },
+    })
+  }
 }
 
 /**
@@ -149,14 +194,40 @@ export function session(options?: ExpressSessionOptions): SessionMiddleware {
     EXPRESS_ONLY_OPTIONS,
   )
   const userStore = engine.cfg.userStore
+  /** Express request prototypes that have the lazy `session` (one per application). */
+  const lazyProtos = new WeakSet<object>()
+
+  function startDeferred(req: DeferringReq): void {
+    const { res, next, view } = req[DEFERRED]!
+    req[DEFERRED] = undefined
+    holdResponse(res, new ExpressHold(engine.startNew(req, res, view), res, next))
+  }
+
+  /** Whether `req` can take the lazy path: its prototype is Express's (never Node's own, shared by all). */
+  function canDefer(req: Req): boolean {
+    const proto = Object.getPrototypeOf(req) as object
+    if (lazyProtos.has(proto)) return true
+    if (proto === IncomingMessage.prototype || req.app === undefined) return false
+    lazyProperties(proto, startDeferred)
+    lazyProtos.add(proto)
+    return true
+  }
 
   function sessionMiddleware(req: Req, res: ServerResponse, next: Next): void {
     if (req.session) return next()
     req.sessionStore = userStore
     try {
       const view = new ExpressView(req, pathnameOf(req.originalUrl ?? req.url ?? '/'), proxy)
+      if (engine.deferrable(view) && canDefer(req)) {
+        ;(req as DeferringReq)[DEFERRED] = { res, next, view }
+        return next()
+      }
       engine.start(req, res, view).then(
-        (request) => started(res, next, request),
+        (request) => {
+          if (request === null) return next()
+          holdResponse(res, new ExpressHold(request, res, next))
+          next()
+        },
         (err) => fail(res, next, err),
       )
     } catch (err) {
