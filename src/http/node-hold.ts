@@ -28,8 +28,7 @@ interface Hold {
   held: Array<Method | unknown[]> | null
 }
 
-const HOLD = Symbol('tether.hold')
-type HeldResponse = ServerResponse & { [HOLD]?: Hold }
+type HeldResponse = ServerResponse
 
 /**
  * Holds a response's first `writeHead`/`write`/`end` until `owner.beforeHeaders()` settles, then
@@ -39,14 +38,14 @@ type HeldResponse = ServerResponse & { [HOLD]?: Hold }
  * was going to send, and `owner.onError` answers instead: whichever handler writes the error
  * starts clean.
  *
- * The wrappers are shared functions (no closure per response) and stay installed after release,
- * passing calls straight through: restoring the old methods would unhook wrappers that middleware
+ * The wrappers are three small closures over one state object (a property of its own on the
+ * response would cost more: adding one to a ServerResponse is a slow transition), and stay
+ * installed after release, passing calls straight through: restoring the old methods would unhook wrappers that middleware
  * mounted later put on top (on-headers, compression). While held, `write()` returns true; the
  * hold lasts one store round trip.
  */
 export function holdResponse(res: ServerResponse, owner: HoldOwner): void {
-  const target = res as HeldResponse
-  target[HOLD] = {
+  const hold: Hold = {
     state: OPEN,
     owner,
     /* eslint-disable @typescript-eslint/unbound-method -- kept unbound: called with .apply(res) */
@@ -57,27 +56,18 @@ export function holdResponse(res: ServerResponse, owner: HoldOwner): void {
     /* eslint-enable @typescript-eslint/unbound-method */
     held: null,
   }
-  res.writeHead = heldWriteHead as ServerResponse['writeHead']
-  res.write = heldWrite as ServerResponse['write']
-  res.end = heldEnd as ServerResponse['end']
-}
-
-function heldWriteHead(this: HeldResponse, ...args: unknown[]): unknown {
-  const hold = this[HOLD]!
-  if (holds(this, hold, hold.writeHead, args)) return this
-  return hold.writeHead.apply(this, args)
-}
-
-function heldWrite(this: HeldResponse, ...args: unknown[]): unknown {
-  const hold = this[HOLD]!
-  if (holds(this, hold, hold.write, args)) return true
-  return hold.write.apply(this, args)
-}
-
-function heldEnd(this: HeldResponse, ...args: unknown[]): unknown {
-  const hold = this[HOLD]!
-  if (holds(this, hold, hold.end, args)) return this
-  return hold.end.apply(this, args)
+  res.writeHead = function heldWriteHead(this: HeldResponse, ...args: unknown[]) {
+    if (holds(this, hold, hold.writeHead, args)) return this
+    return hold.writeHead.apply(this, args)
+  } as ServerResponse['writeHead']
+  res.write = function heldWrite(this: HeldResponse, ...args: unknown[]) {
+    if (holds(this, hold, hold.write, args)) return true
+    return hold.write.apply(this, args)
+  } as ServerResponse['write']
+  res.end = function heldEnd(this: HeldResponse, ...args: unknown[]) {
+    if (holds(this, hold, hold.end, args)) return this
+    return hold.end.apply(this, args)
+  } as ServerResponse['end']
 }
 
 /** Returns true when the call was held; false when it must go straight through. */

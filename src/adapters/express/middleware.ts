@@ -1,4 +1,4 @@
-import { IncomingMessage, type ServerResponse } from 'node:http'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import { isTetherError } from '../../errors.js'
 import type { AdapterHooks } from '../../http/adapter-hooks.js'
 import { createHttpEngine, type HttpEngine, type ManagerApi } from '../../http/engine.js'
@@ -149,21 +149,26 @@ type DeferringReq = Req & { [DEFERRED]?: Deferred | undefined }
 type Start = (req: DeferringReq) => void
 
 /**
- * Defines `session` and `sessionID` on Express's request prototype (once per application): a
- * deferred request gets its session the first time either is read. Assigning either makes it the
- * request's own property, as express-session's plain properties are.
+ * `session` and `sessionID` of a deferred request: own accessors that start its session the
+ * first time either is read. Assigning either (as the adapter does once the session is made, or
+ * an application dropping it) replaces the accessor with a plain own property, as
+ * express-session's; deleting it removes it. Own accessors, not the prototype's: a request with a
+ * cookie pays nothing for them, and no prototype is shared with other middleware.
  */
-function lazyProperties(proto: object, startDeferred: Start): void {
-  for (const prop of ['session', 'sessionID'] as const) {
-    Object.defineProperty(proto, prop, {
+function lazyProperties(startDeferred: Start): Record<'session' | 'sessionID', PropertyDescriptor> {
+  function descriptor(prop: 'session' | 'sessionID'): PropertyDescriptor {
+    return {
       configurable: true,
       enumerable: false,
       get(this: DeferringReq) {
-        if (this[DEFERRED] === undefined) return undefined
-        startDeferred(this)
-        return this[prop]
+        if (this[DEFERRED] !== undefined) startDeferred(this)
+        return Object.getOwnPropertyDescriptor(this, prop)?.get === undefined
+          ? this[prop]
+          : undefined
       },
       set(this: DeferringReq, value: unknown) {
+        // An application that replaces or drops its session before using it: nothing to start.
+        if (prop === 'session') this[DEFERRED] = undefined
         Object.defineProperty(this, prop, {
           value,
           writable: true,
@@ -171,8 +176,9 @@ function lazyProperties(proto: object, startDeferred: Start): void {
           enumerable: true,
         })
       },
-    })
+    }
   }
+  return { session: descriptor('session'), sessionID: descriptor('sessionID') }
 }
 
 /**
@@ -194,32 +200,22 @@ export function session(options?: ExpressSessionOptions): SessionMiddleware {
     EXPRESS_ONLY_OPTIONS,
   )
   const userStore = engine.cfg.userStore
-  /** Express request prototypes that have the lazy `session` (one per application). */
-  const lazyProtos = new WeakSet<object>()
-
   function startDeferred(req: DeferringReq): void {
     const { res, next, view } = req[DEFERRED]!
     req[DEFERRED] = undefined
     holdResponse(res, new ExpressHold(engine.startNew(req, res, view), res, next))
   }
 
-  /** Whether `req` can take the lazy path: its prototype is Express's (never Node's own, shared by all). */
-  function canDefer(req: Req): boolean {
-    const proto = Object.getPrototypeOf(req) as object
-    if (lazyProtos.has(proto)) return true
-    if (proto === IncomingMessage.prototype || req.app === undefined) return false
-    lazyProperties(proto, startDeferred)
-    lazyProtos.add(proto)
-    return true
-  }
+  const lazy = lazyProperties(startDeferred)
 
   function sessionMiddleware(req: Req, res: ServerResponse, next: Next): void {
     if (req.session) return next()
     req.sessionStore = userStore
     try {
       const view = new ExpressView(req, pathnameOf(req.originalUrl ?? req.url ?? '/'), proxy)
-      if (engine.deferrable(view) && canDefer(req)) {
+      if (engine.deferrable(view)) {
         ;(req as DeferringReq)[DEFERRED] = { res, next, view }
+        Object.defineProperties(req, lazy)
         return next()
       }
       engine.start(req, res, view).then(
