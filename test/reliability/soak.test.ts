@@ -1,0 +1,221 @@
+/**
+ * Soak (issue 13, point 4): the reference app under a bounded 60-second load, once on MemoryStore
+ * and once on SQLite, both at the same time, each in its own process (test/helpers/soak-app.ts)
+ * sampling its memory every second after a full GC. Logged-in browsers (JSON calls, CSRF form
+ * posts, renewals every 3 s, re-authentication, logout), a header-token client and anonymous or
+ * forged-cookie visitors, at a fixed pace, on 127.0.0.1. After warm-up the retained heap and the
+ * active handles must stay flat, and the MemoryStore within its bound; nobody is logged out and no
+ * request gets a 5xx. RSS at start and end is reported.
+ */
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { describe, it, type TestContext } from 'node:test'
+import { Client, formToken, HTML, newSecret } from '../app/harness.js'
+
+const SOAK_MS = Number(process.env["SOAK_MS"] ?? 60_000)
+const WARMUP_MS = SOAK_MS / 3
+const MAX_ENTRIES = 200
+const SOAK_APP = new URL('../helpers/soak-app.ts', import.meta.url).pathname
+
+interface Sample {
+  t: number
+  rss: number
+  heapUsed: number
+  external: number
+  handles: Record<string, number>
+  sessions?: number
+}
+
+interface SoakApp {
+  url: string
+  samples: Sample[]
+  stop(): Promise<void>
+}
+
+/** Starts the soak app on `store`; stopped by pid after the test. */
+function startSoakApp(t: TestContext, store: 'memory' | 'sqlite'): Promise<SoakApp> {
+  const dir = mkdtempSync(join(tmpdir(), 'tether-soak-'))
+  const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', SOAK_APP], {
+    env: {
+      ...process.env,
+      SOAK_STORE: store,
+      SOAK_DATA_DIR: dir,
+      SOAK_SECRET: newSecret(),
+      SOAK_MAX_ENTRIES: String(MAX_ENTRIES),
+      SOAK_MAX_MS: String(SOAK_MS + 60_000),
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  async function stop(): Promise<void> {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
+    await exited
+    rmSync(dir, { recursive: true, force: true })
+  }
+  t.after(stop)
+  const samples: Sample[] = []
+  let stderr = ''
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`soak app exited (${code}): ${stderr}`)))
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      if (line.startsWith('SAMPLE ')) samples.push(JSON.parse(line.slice(7)) as Sample)
+      if (line.startsWith('READY '))
+        resolve({ url: `http://127.0.0.1:${line.slice(6)}`, samples, stop })
+    })
+  })
+}
+
+/** Status counts, and the authenticated requests that were not answered as logged in. */
+class Tally {
+  readonly statuses = new Map<number, number>()
+  readonly debug = new Map<string, number>()
+  loggedOut = 0
+  count(status: number, what = ''): number {
+    this.debug.set(what + status, (this.debug.get(what + status) ?? 0) + 1)
+    this.statuses.set(status, (this.statuses.get(status) ?? 0) + 1)
+    return status
+  }
+  get total(): number {
+    return [...this.statuses.values()].reduce((a, b) => a + b, 0)
+  }
+  get serverErrors(): number {
+    return [...this.statuses].filter(([s]) => s >= 500).reduce((a, [, n]) => a + n, 0)
+  }
+}
+
+const PASSWORDS: Record<string, string> = { alice: 'correct-horse', bob: 'battery-staple' }
+const PACE_MS = 100
+
+/** A browser: logs in, uses the JSON routes and a CSRF form for 15 s, logs out; again. */
+async function browser(url: string, username: string, until: number, tally: Tally) {
+  while (Date.now() < until) {
+    const client = new Client(url, `soak-${username}`)
+    tally.count((await client.login(username, PASSWORDS[username]!)).status, 'login')
+    const loggedInUntil = Math.min(until, Date.now() + 15_000)
+    let step = 0
+    while (Date.now() < loggedInUntil) {
+      const res =
+        step % 3 === 0
+          ? await client.get('/profile')
+          : step % 3 === 1
+            ? await client.get('/sessions', { accept: 'application/json' })
+            : await client.send('GET', '/csrf-token')
+      if (tally.count(res.status, 'browser' + step % 3) === 401) tally.loggedOut++
+      step++
+      await sleep(PACE_MS)
+    }
+    // A form post with the page's CSRF token: re-authentication, as a person would type it.
+    const page = await client.get('/reauth', HTML)
+    const form = { _csrf: formToken(page.text), password: PASSWORDS[username]! }
+    const reauth = await client.send('POST', '/reauth', {
+      form,
+      headers: { ...HTML, 'sec-fetch-site': 'same-origin' },
+    })
+    if (tally.count(reauth.status, 'reauth') === 401) tally.loggedOut++
+    tally.count((await client.post('/logout')).status)
+  }
+}
+
+/** A mobile client with a header token, renewed as the answers say. */
+async function bearer(url: string, until: number, tally: Tally) {
+  while (Date.now() < until) {
+    const login = await fetch(url + '/login', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-session-transport': 'bearer' },
+      body: JSON.stringify({ username: 'bob', password: 'battery-staple' }),
+    })
+    await login.text()
+    tally.count(login.status)
+    let token = login.headers.get('x-session-token') ?? ''
+    const loggedInUntil = Math.min(until, Date.now() + 15_000)
+    while (Date.now() < loggedInUntil) {
+      const res = await fetch(url + '/profile', { headers: { authorization: `Bearer ${token}` } })
+      await res.text()
+      if (tally.count(res.status, 'bearer') === 401) tally.loggedOut++
+      token = res.headers.get('x-session-token') || token
+      await sleep(PACE_MS)
+    }
+    const out = await fetch(url + '/logout', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}` },
+    })
+    await out.text()
+    tally.count(out.status)
+  }
+}
+
+/** Visitors without a session, and with a forged cookie (throttled after 20 a minute). */
+async function visitors(url: string, until: number, tally: Tally) {
+  const forged = 'sid=t1.AAAAAAAA.mxbjwcgf.' + 'A'.repeat(43) + '.' + 'B'.repeat(43)
+  for (let i = 0; Date.now() < until; i++) {
+    const [path, headers] =
+      i % 3 === 0
+        ? ['/login', HTML]
+        : i % 3 === 1
+          ? ['/csrf-token', {}]
+          : ['/profile', { cookie: forged }]
+    const res = await fetch(url + path, { headers, redirect: 'manual' })
+    await res.text()
+    tally.count(res.status, path)
+    await sleep(PACE_MS / 2)
+  }
+}
+
+/** Least-squares slope of y over x. */
+function slope(points: Array<[number, number]>): number {
+  const n = points.length
+  const mx = points.reduce((a, [x]) => a + x, 0) / n
+  const my = points.reduce((a, [, y]) => a + y, 0) / n
+  const sxy = points.reduce((a, [x, y]) => a + (x - mx) * (y - my), 0)
+  const sxx = points.reduce((a, [x]) => a + (x - mx) ** 2, 0)
+  return sxy / sxx
+}
+
+const mb = (bytes: number) => (bytes / 1e6).toFixed(1)
+
+async function soak(t: TestContext, store: 'memory' | 'sqlite') {
+  const app = await startSoakApp(t, store)
+  const until = Date.now() + SOAK_MS
+  const tally = new Tally()
+  await Promise.all([
+    browser(app.url, 'alice', until, tally),
+    browser(app.url, 'alice', until, tally),
+    browser(app.url, 'bob', until, tally),
+    bearer(app.url, until, tally),
+    visitors(app.url, until, tally),
+  ])
+  await sleep(1100) // one more sample after the load
+  await app.stop()
+  const samples = app.samples
+  const settled = samples.filter((s) => s.t >= WARMUP_MS)
+  const first = samples[0]!
+  const last = samples.at(-1)!
+  const heapSlope = slope(settled.map((s) => [s.t, s.heapUsed])) // bytes per ms
+  const handles = (s: Sample) => Object.values(s.handles).reduce((a, b) => a + b, 0)
+  const statuses = [...tally.statuses].sort(([a], [b]) => a - b).map(([s, n]) => `${s}: ${n}`)
+  t.diagnostic(
+    `${store}: ${tally.total} requests in ${SOAK_MS / 1000} s (${statuses.join(', ')}); ` +
+      `RSS ${mb(first.rss)} MB at start, ${mb(settled[0]!.rss)} after warm-up, ${mb(last.rss)} at end; ` +
+      `heap after GC ${mb(settled[0]!.heapUsed)} → ${mb(last.heapUsed)} MB, ` +
+      `slope ${((heapSlope * 1000) / 1e3).toFixed(2)} kB/s; handles ${handles(settled[0]!)} → ${handles(last)}` +
+      (last.sessions === undefined
+        ? ''
+        : `; sessions held ${last.sessions} (bound ${MAX_ENTRIES})`),
+  )
+  console.log(JSON.stringify([...tally.debug]))
+  console.log(JSON.stringify(samples.map((s) => [s.t, s.heapUsed, (s as any).spaces, s.sessions])))
+  assert.equal(tally.serverErrors, 0, 'no 5xx')
+  assert.equal(tally.loggedOut, 0, 'nobody logged out')
+  assert.ok(samples.length >= SOAK_MS / 1000 - 5, `${samples.length} samples`)
+}
+
+describe('the reference app under a 60-second load', { concurrency: true }, () => {
+  it('stays flat on MemoryStore', (t) => soak(t, 'memory'))
+  it('stays flat on SQLite', (t) => soak(t, 'sqlite'))
+})
