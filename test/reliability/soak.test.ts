@@ -17,9 +17,14 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { describe, it, type TestContext } from 'node:test'
 import { Client, formToken, HTML, newSecret } from '../app/harness.js'
 
-const SOAK_MS = Number(process.env["SOAK_MS"] ?? 60_000)
+const SOAK_MS = Number(process.env['SOAK_MS'] ?? 60_000)
 const WARMUP_MS = SOAK_MS / 3
-const MAX_ENTRIES = 200
+/**
+ * The soak app's MemoryStore bound: renewal markers (one per renewal, every 3 s per client) fill
+ * it within the warm-up, so the run shows the store held at its bound; the default bound
+ * (10,000) is held under 100,000 sessions in bounds.test.ts.
+ */
+const MAX_ENTRIES = 30
 const SOAK_APP = new URL('../helpers/soak-app.ts', import.meta.url).pathname
 
 interface Sample {
@@ -74,10 +79,9 @@ function startSoakApp(t: TestContext, store: 'memory' | 'sqlite'): Promise<SoakA
 /** Status counts, and the authenticated requests that were not answered as logged in. */
 class Tally {
   readonly statuses = new Map<number, number>()
-  readonly debug = new Map<string, number>()
   loggedOut = 0
-  count(status: number, what = ''): number {
-    this.debug.set(what + status, (this.debug.get(what + status) ?? 0) + 1)
+  failedLogins = 0
+  count(status: number): number {
     this.statuses.set(status, (this.statuses.get(status) ?? 0) + 1)
     return status
   }
@@ -96,7 +100,8 @@ const PACE_MS = 100
 async function browser(url: string, username: string, until: number, tally: Tally) {
   while (Date.now() < until) {
     const client = new Client(url, `soak-${username}`)
-    tally.count((await client.login(username, PASSWORDS[username]!)).status, 'login')
+    if (tally.count((await client.login(username, PASSWORDS[username]!)).status) !== 200)
+      tally.failedLogins++
     const loggedInUntil = Math.min(until, Date.now() + 15_000)
     let step = 0
     while (Date.now() < loggedInUntil) {
@@ -106,7 +111,7 @@ async function browser(url: string, username: string, until: number, tally: Tall
           : step % 3 === 1
             ? await client.get('/sessions', { accept: 'application/json' })
             : await client.send('GET', '/csrf-token')
-      if (tally.count(res.status, 'browser' + step % 3) === 401) tally.loggedOut++
+      if (tally.count(res.status) === 401) tally.loggedOut++
       step++
       await sleep(PACE_MS)
     }
@@ -117,7 +122,7 @@ async function browser(url: string, username: string, until: number, tally: Tall
       form,
       headers: { ...HTML, 'sec-fetch-site': 'same-origin' },
     })
-    if (tally.count(reauth.status, 'reauth') === 401) tally.loggedOut++
+    if (tally.count(reauth.status) === 401) tally.loggedOut++
     tally.count((await client.post('/logout')).status)
   }
 }
@@ -131,13 +136,13 @@ async function bearer(url: string, until: number, tally: Tally) {
       body: JSON.stringify({ username: 'bob', password: 'battery-staple' }),
     })
     await login.text()
-    tally.count(login.status)
+    if (tally.count(login.status) !== 200) tally.failedLogins++
     let token = login.headers.get('x-session-token') ?? ''
     const loggedInUntil = Math.min(until, Date.now() + 15_000)
     while (Date.now() < loggedInUntil) {
       const res = await fetch(url + '/profile', { headers: { authorization: `Bearer ${token}` } })
       await res.text()
-      if (tally.count(res.status, 'bearer') === 401) tally.loggedOut++
+      if (tally.count(res.status) === 401) tally.loggedOut++
       token = res.headers.get('x-session-token') || token
       await sleep(PACE_MS)
     }
@@ -162,22 +167,32 @@ async function visitors(url: string, until: number, tally: Tally) {
           : ['/profile', { cookie: forged }]
     const res = await fetch(url + path, { headers, redirect: 'manual' })
     await res.text()
-    tally.count(res.status, path)
+    tally.count(res.status)
     await sleep(PACE_MS / 2)
   }
 }
 
-/** Least-squares slope of y over x. */
-function slope(points: Array<[number, number]>): number {
-  const n = points.length
-  const mx = points.reduce((a, [x]) => a + x, 0) / n
-  const my = points.reduce((a, [, y]) => a + y, 0) / n
-  const sxy = points.reduce((a, [x, y]) => a + (x - mx) * (y - my), 0)
-  const sxx = points.reduce((a, [x]) => a + (x - mx) ** 2, 0)
-  return sxy / sxx
-}
-
 const mb = (bytes: number) => (bytes / 1e6).toFixed(1)
+
+/**
+ * Tolerances, from runs of this soak (60 s and 180 s) on the 2-core CI machine:
+ * - Retained heap (after a full GC) rises about 0.6 MB between 20 s and 60 s, on both stores alike,
+ *   and levels off by 90 s (12.3 → 13.1 MB, then 13.1 → 13.3 MB over the next 90 s): V8's own
+ *   warm-up (feedback, compiled code, interned strings), not the sessions. HEAP_GROWTH_MAX allows
+ *   three times that, and is still under 1 kB per request after warm-up (about 2,200 per app): a
+ *   leaked request, socket listener or closure over either (several kB each) fails it.
+ * - Active handles (sockets, timers) stay between 7 and 11: the VUs' keep-alive connections, the
+ *   listening socket, the store's and the sampler's timers. A timer or socket per request would
+ *   be thousands; HANDLES_MAX leaves room for every client reconnecting at once.
+ * - RSS is the allocator's business (it grows in arenas and seldom gives memory back); it is
+ *   reported, and only a rise past RSS_GROWTH_MAX after warm-up fails.
+ */
+const HEAP_GROWTH_MAX = 2_000_000
+const HANDLES_MAX = 24
+const RSS_GROWTH_MAX = 32_000_000
+
+const median = (values: number[]) =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
 
 async function soak(t: TestContext, store: 'memory' | 'sqlite') {
   const app = await startSoakApp(t, store)
@@ -193,26 +208,39 @@ async function soak(t: TestContext, store: 'memory' | 'sqlite') {
   await sleep(1100) // one more sample after the load
   await app.stop()
   const samples = app.samples
+  assert.ok(samples.length >= SOAK_MS / 1000 - 5, `${samples.length} samples`)
   const settled = samples.filter((s) => s.t >= WARMUP_MS)
   const first = samples[0]!
+  const warm = settled[0]!
   const last = samples.at(-1)!
-  const heapSlope = slope(settled.map((s) => [s.t, s.heapUsed])) // bytes per ms
+  // Medians of three samples at each end, so one sample taken mid-burst decides nothing.
+  const heapAtWarm = median(settled.slice(0, 3).map((s) => s.heapUsed))
+  const heapAtEnd = median(settled.slice(-3).map((s) => s.heapUsed))
   const handles = (s: Sample) => Object.values(s.handles).reduce((a, b) => a + b, 0)
+  const mostHandles = Math.max(...settled.map(handles))
   const statuses = [...tally.statuses].sort(([a], [b]) => a - b).map(([s, n]) => `${s}: ${n}`)
+  const held = samples.flatMap((s) => (s.sessions === undefined ? [] : [s.sessions]))
   t.diagnostic(
     `${store}: ${tally.total} requests in ${SOAK_MS / 1000} s (${statuses.join(', ')}); ` +
-      `RSS ${mb(first.rss)} MB at start, ${mb(settled[0]!.rss)} after warm-up, ${mb(last.rss)} at end; ` +
-      `heap after GC ${mb(settled[0]!.heapUsed)} → ${mb(last.heapUsed)} MB, ` +
-      `slope ${((heapSlope * 1000) / 1e3).toFixed(2)} kB/s; handles ${handles(settled[0]!)} → ${handles(last)}` +
-      (last.sessions === undefined
+      `RSS ${mb(first.rss)} MB at start, ${mb(warm.rss)} after warm-up, ${mb(last.rss)} at end; ` +
+      `heap after GC ${mb(heapAtWarm)} → ${mb(heapAtEnd)} MB after warm-up; ` +
+      `handles at most ${mostHandles}` +
+      (held.length === 0
         ? ''
-        : `; sessions held ${last.sessions} (bound ${MAX_ENTRIES})`),
+        : `; sessions held at most ${Math.max(...held)} (bound ${MAX_ENTRIES})`),
   )
-  console.log(JSON.stringify([...tally.debug]))
-  console.log(JSON.stringify(samples.map((s) => [s.t, s.heapUsed, (s as any).spaces, s.sessions])))
   assert.equal(tally.serverErrors, 0, 'no 5xx')
+  assert.equal(tally.failedLogins, 0, 'every login of the clients succeeded')
   assert.equal(tally.loggedOut, 0, 'nobody logged out')
-  assert.ok(samples.length >= SOAK_MS / 1000 - 5, `${samples.length} samples`)
+  assert.ok(heapAtEnd - heapAtWarm < HEAP_GROWTH_MAX, `heap grew ${heapAtEnd - heapAtWarm} bytes`)
+  assert.ok(mostHandles <= HANDLES_MAX, `${mostHandles} active handles`)
+  assert.ok(last.rss - warm.rss < RSS_GROWTH_MAX, `RSS grew ${last.rss - warm.rss} bytes`)
+  if (store === 'memory') {
+    // At the bound, less the few sessions of clients that just logged out when it was sampled.
+    const heldAfterWarmUp = settled.map((s) => s.sessions!)
+    assert.ok(Math.max(...held) <= MAX_ENTRIES, `held ${Math.max(...held)}, bound ${MAX_ENTRIES}`)
+    assert.ok(Math.min(...heldAfterWarmUp) >= MAX_ENTRIES - 5, 'the store is at its bound')
+  }
 }
 
 describe('the reference app under a 60-second load', { concurrency: true }, () => {
