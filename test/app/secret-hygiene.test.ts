@@ -49,12 +49,11 @@ class Secrets {
 
 /** A cookie-keeping client whose every answer is harvested. */
 class Browser extends Client {
-  constructor(
-    base: string,
-    readonly secrets: Secrets,
-    agent: string,
-  ) {
+  readonly secrets: Secrets
+
+  constructor(base: string, secrets: Secrets, agent: string) {
     super(base, agent)
+    this.secrets = secrets
   }
 
   override async send(...args: Parameters<Client['send']>): Promise<Answer> {
@@ -68,13 +67,15 @@ class Browser extends Client {
 async function capturingOutput(work: () => Promise<void>): Promise<string[]> {
   const chunks: string[] = []
   const { stdout, stderr } = process
+  // Kept unbound, to be put back exactly as they were.
+  // eslint-disable-next-line @typescript-eslint/unbound-method
   const writes = [stdout.write, stderr.write] as const
   for (const stream of [stdout, stderr]) {
-    const original = stream.write.bind(stream)
+    const original = stream.write.bind(stream) as (...a: unknown[]) => boolean
     stream.write = function captured(chunk: unknown, ...rest: unknown[]): boolean {
       chunks.push(String(chunk))
-      return (original as (...a: unknown[]) => boolean)(chunk, ...rest)
-    } as typeof stream.write
+      return original(chunk, ...rest)
+    }
   }
   const onWarning = (warning: Error) => chunks.push(`${warning.name}: ${warning.message}`)
   process.on('warning', onWarning)

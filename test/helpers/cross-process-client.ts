@@ -21,7 +21,7 @@ function startWorker(env: Record<string, string>): Promise<Worker> {
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let stderr = ''
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL')
@@ -31,7 +31,7 @@ function startWorker(env: Record<string, string>): Promise<Worker> {
       clearTimeout(timer)
       reject(new Error(`worker exited (${code}): ${stderr}`))
     })
-    createInterface({ input: child.stdout! }).on('line', (line) => {
+    createInterface({ input: child.stdout }).on('line', (line) => {
       if (!line.startsWith('READY ')) return
       clearTimeout(timer)
       resolve({ child, ports: JSON.parse(line.slice(6)) as Record<string, number> })
@@ -46,7 +46,7 @@ export async function startWorkers(count: number, env: Record<string, string>): 
   const failed = started.find((s) => s.status === 'rejected')
   if (failed !== undefined) {
     await stopWorkers(workers)
-    throw (failed as PromiseRejectedResult).reason
+    throw failed.reason
   }
   return workers
 }
@@ -55,7 +55,7 @@ export async function startWorkers(count: number, env: Record<string, string>): 
 export async function stopWorkers(workers: Worker[]): Promise<void> {
   await Promise.all(
     workers.map(({ child }) => {
-      if (child.exitCode !== null || child.signalCode !== null) return undefined
+      if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
       return new Promise<void>((resolve) => {
         const force = setTimeout(() => child.kill('SIGKILL'), 5000)
         child.once('exit', () => {

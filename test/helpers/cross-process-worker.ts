@@ -12,12 +12,7 @@
  */
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import express, {
-  type ErrorRequestHandler,
-  type Request,
-  type RequestHandler,
-  type Response,
-} from 'express'
+import express, { type ErrorRequestHandler, type Request, type Response } from 'express'
 import session from '../../src/adapters/express/index.js'
 import type { SessionStore } from '../../src/stores/types.js'
 import { DATABASE_URL, REDIS_URL } from './services.js'
@@ -53,7 +48,7 @@ function commonRoutes(app: express.Express, increment: (req: Request) => Promise
     res.end('ok')
   })
   app.get('/n', function readN(req: Request, res: Response) {
-    res.end(String(data(req)['n'] ?? 0))
+    res.end(JSON.stringify(data(req)['n'] ?? 0))
   })
   app.post('/__clock/:ms', function advance(req: Request, res: Response) {
     offsetMs += Number(req.params['ms'])
@@ -115,11 +110,12 @@ async function peerApp(): Promise<{ app: express.Express; close(): Promise<void>
       resave: false,
       saveUninitialized: false,
       store: new ConnectRedisStore({ client, prefix: env('WORKER_PREFIX') + 'es:' }),
-    }) as unknown as RequestHandler,
+    }),
   )
   // express-session has no atomic update: the read-modify-write every app writes by hand.
-  commonRoutes(app, async (req) => {
+  commonRoutes(app, (req) => {
     data(req)['n'] = ((data(req)['n'] as number | undefined) ?? 0) + 1
+    return Promise.resolve()
   })
   app.use(errors)
   return { app, close: () => client.close() }

@@ -24,7 +24,7 @@ const WARMUP_MS = SOAK_MS / 3
  * it within the warm-up, so the run shows the store held at its bound; the default bound
  * (10,000) is held under 100,000 sessions in bounds.test.ts.
  */
-const MAX_ENTRIES = 30
+const MAX_ENTRIES = 20
 const SOAK_APP = new URL('../helpers/soak-app.ts', import.meta.url).pathname
 
 interface Sample {
