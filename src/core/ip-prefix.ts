@@ -7,7 +7,10 @@ import { unmapIPv4 } from './unmap-ipv4.js'
  */
 export function ipPrefix(ip: string | undefined): string | undefined {
   if (ip === undefined) return undefined
-  // Asked on every request of a bound session, for the few addresses a server sees most.
+  // Asked on every request of a bound session, for the few addresses a server sees most. Only
+  // strings an address can be are kept (45 characters: the longest IPv6 text, no zone id), so a
+  // client-chosen value (X-Forwarded-For with "trust proxy") never fills memory.
+  if (ip.length > 45) return computePrefix(ip)
   const cached = recent.get(ip)
   if (cached !== undefined || recent.has(ip)) return cached
   const prefix = computePrefix(ip)

@@ -3,6 +3,8 @@
  * limit, so deadlines come due in the order the calls started: a queue, and one timer armed for
  * the oldest call still pending. A call that settles only marks its entry; nothing is armed or
  * cleared per call, so a store answering in microseconds (Memory, SQLite) pays for no timer.
+ * Deadlines are on the monotonic clock (performance.now), so a wall-clock step never stretches or
+ * shortens a limit.
  */
 
 interface Pending {
@@ -31,14 +33,15 @@ export class StoreDeadlines {
   /** `work`, or a rejection once it has been pending longer than the limit. */
   within<T>(op: string, work: Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const entry: Pending = { dueAt: Date.now() + this.limitMs, op, reject, settled: false }
+      const entry: Pending = { dueAt: performance.now() + this.limitMs, op, reject, settled: false }
       this.queue.push(entry)
       if (this.timer === undefined) this.arm(this.limitMs)
       else if (!this.timerHeld) {
         this.timer.ref()
         this.timerHeld = true
       }
-      work.then(
+      // Promise.resolve: a store method of the application's that answers a plain value still works.
+      Promise.resolve(work).then(
         (value) => {
           this.settle(entry)
           resolve(value)
@@ -74,7 +77,7 @@ export class StoreDeadlines {
   private expire(): void {
     this.timer = undefined
     const { queue } = this
-    const now = Date.now()
+    const now = performance.now()
     while (this.head < queue.length) {
       const entry = queue[this.head]!
       if (!entry.settled && entry.dueAt > now) break

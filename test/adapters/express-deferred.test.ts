@@ -104,6 +104,39 @@ describe('Express: sessions made on first use', () => {
     assert.deepEqual(res.setCookies, [])
   })
 
+  it('starts one session for the request when middleware reads it through a derived object', async (t) => {
+    const { app, store } = appWith()
+    app.use(function view(req, _res, next) {
+      // What some middleware does: an object derived from the request (Object.create(req)).
+      const derived = Object.create(req) as typeof req
+      ;(derived.session as unknown as Counted).n = 1
+      next()
+    })
+    app.get('/count', (req, res) => {
+      const sess = req.session as unknown as Counted
+      sess.n = (sess.n ?? 0) + 1
+      res.json({ n: sess.n })
+    })
+    const srv = await serve(t, app)
+    const res = await send(srv.port, { path: '/count' })
+    assert.equal(res.body, '{"n":2}', 'one session, seen through both objects')
+    assert.equal(res.setCookies.length, 1)
+    assert.equal(store.calls.create, 1)
+  })
+
+  it('drops the session for good when the application deletes it before any read', async (t) => {
+    const { app, store } = appWith()
+    app.get('/drop', (req, res) => {
+      delete (req as { session?: unknown }).session
+      res.json({ id: req.sessionID ?? null, session: req.session ?? null })
+    })
+    const srv = await serve(t, app)
+    const res = await send(srv.port, { path: '/drop' })
+    assert.equal(res.body, '{"id":null,"session":null}')
+    assert.deepEqual(res.setCookies, [])
+    assert.equal(store.total(), 0)
+  })
+
   it('keeps the full path where a new session is saved anyway (saveUninitialized)', async (t) => {
     const { app, store } = appWith({ saveUninitialized: true })
     app.get('/plain', (_req, res) => res.json({ ok: true }))

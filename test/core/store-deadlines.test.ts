@@ -60,6 +60,30 @@ describe('StoreDeadlines', () => {
     assert.ok(Date.now() - started >= 10, 'the second call was given its own full limit')
   })
 
+  it(
+    'runs on the monotonic clock: a wall-clock step back does not stretch a limit',
+    { timeout: 5000 },
+    async () => {
+      const realNow = Date.now
+      const deadlines = new StoreDeadlines(40)
+      try {
+        const hung = deadlines.within('get', new Promise(() => {}))
+        const stepped = realNow() - 3_600_000
+        Date.now = () => stepped
+        const started = performance.now()
+        await assert.rejects(hung, /store get took longer than 40 ms/)
+        assert.ok(performance.now() - started < 1000, 'rejected on time despite the step')
+      } finally {
+        Date.now = realNow
+      }
+    },
+  )
+
+  it('accepts a store method that answers a plain value instead of a promise', async () => {
+    const deadlines = new StoreDeadlines(1000)
+    assert.equal(await deadlines.within('get', null as unknown as Promise<null>), null)
+  })
+
   it('does not keep the process alive once nothing is pending', async () => {
     const script = `
       const { StoreDeadlines } = await import(${JSON.stringify(new URL('../../src/core/store-deadlines.ts', import.meta.url).href)})

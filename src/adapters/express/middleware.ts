@@ -139,6 +139,8 @@ class ExpressHold implements HoldOwner {
 
 /** A request whose session is made when the application first touches it (see `deferrable`). */
 interface Deferred {
+  /** The request itself: a session read through an object derived from it starts this one's. */
+  readonly req: DeferringReq
   readonly res: ServerResponse
   readonly next: Next
   readonly view: ExpressView
@@ -146,14 +148,15 @@ interface Deferred {
 
 const DEFERRED = Symbol('tether.deferred')
 type DeferringReq = Req & { [DEFERRED]?: Deferred | undefined }
-type Start = (req: DeferringReq) => void
+type Start = (deferred: Deferred) => void
 
 /**
  * `session` and `sessionID` of a deferred request: own accessors that start its session the
  * first time either is read. Assigning either (as the adapter does once the session is made, or
  * an application dropping it) replaces the accessor with a plain own property, as
- * express-session's; deleting it removes it. Own accessors, not the prototype's: a request with a
- * cookie pays nothing for them, and no prototype is shared with other middleware.
+ * express-session's; deleting `session` drops it (nothing starts afterwards). Own accessors, not
+ * the prototype's: a request with a cookie pays nothing for them, and no prototype is shared with
+ * other middleware.
  */
 function lazyProperties(startDeferred: Start): Record<'session' | 'sessionID', PropertyDescriptor> {
   function descriptor(prop: 'session' | 'sessionID'): PropertyDescriptor {
@@ -161,14 +164,15 @@ function lazyProperties(startDeferred: Start): Record<'session' | 'sessionID', P
       configurable: true,
       enumerable: false,
       get(this: DeferringReq) {
-        if (this[DEFERRED] !== undefined) startDeferred(this)
-        return Object.getOwnPropertyDescriptor(this, prop)?.get === undefined
-          ? this[prop]
-          : undefined
+        const deferred = this[DEFERRED]
+        if (deferred === undefined) return undefined
+        startDeferred(deferred)
+        // Started: a plain property now. Dropped meanwhile: this accessor again, which answers undefined.
+        return deferred.req[prop]
       },
       set(this: DeferringReq, value: unknown) {
         // An application that replaces or drops its session before using it: nothing to start.
-        if (prop === 'session') this[DEFERRED] = undefined
+        if (prop === 'session' && this[DEFERRED]?.req === this) this[DEFERRED] = undefined
         Object.defineProperty(this, prop, {
           value,
           writable: true,
@@ -200,9 +204,10 @@ export function session(options?: ExpressSessionOptions): SessionMiddleware {
     EXPRESS_ONLY_OPTIONS,
   )
   const userStore = engine.cfg.userStore
-  function startDeferred(req: DeferringReq): void {
-    const { res, next, view } = req[DEFERRED]!
+  function startDeferred({ req, res, next, view }: Deferred): void {
     req[DEFERRED] = undefined
+    // `delete req.session` before any read: the application dropped it, nothing to start.
+    if (Object.getOwnPropertyDescriptor(req, 'session')?.get !== lazy.session.get) return
     holdResponse(res, new ExpressHold(engine.startNew(req, res, view), res, next))
   }
 
@@ -214,7 +219,7 @@ export function session(options?: ExpressSessionOptions): SessionMiddleware {
     try {
       const view = new ExpressView(req, pathnameOf(req.originalUrl ?? req.url ?? '/'), proxy)
       if (engine.deferrable(view)) {
-        ;(req as DeferringReq)[DEFERRED] = { res, next, view }
+        ;(req as DeferringReq)[DEFERRED] = { req, res, next, view }
         Object.defineProperties(req, lazy)
         return next()
       }
