@@ -1,0 +1,261 @@
+/**
+ * One fault under steady load, shared by the Redis and PostgreSQL fault files: logged-in users read
+ * and write at a fixed rate while the test takes the store away (`down`) for a few seconds and
+ * gives it back (`up`), with no restart of the app. The answers are sorted by phase (before the
+ * fault, during it, after it settled) and checked against what the policy promises; the figures are
+ * reported as a diagnostic line.
+ */
+import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
+import type { TestContext } from 'node:test'
+import type { FaultApp } from '../helpers/fault-app.js'
+import {
+  reportLine,
+  steadyLoad,
+  summarize,
+  type LoadUser,
+  type Sample,
+} from '../helpers/fault-load.js'
+import { send } from '../helpers/http.js'
+
+/** Answers may take the store's time limit plus this (event loop, HTTP, a second store call). */
+export const LATENCY_MARGIN_MS = 300
+export const RATE_PER_S = 100
+export const USERS = 20
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+export interface Fault {
+  /** Report name, e.g. `redis SIGKILL + restart (fail-closed)`. */
+  name: string
+  down(): Promise<void> | void
+  /** Resolves once the store answers again. */
+  up(): Promise<void> | void
+}
+
+export interface Expectation {
+  policy: 'fail-closed' | 'anonymous'
+  storeTimeoutMs: number
+  /** After the store is back: users still logged in (`same-user`) or all logged out (an empty store). */
+  after: 'same-user' | 'logged-out'
+  /** Time after `up` within which answers may still be failures (reconnection, delayed replies). */
+  settleMs: number
+  beforeMs?: number
+  downMs?: number
+  afterMs?: number
+}
+
+/** Answers per half second from the fault on, for failure messages: `+0.5s 503x50 | +1.0s ...`. */
+function timelineOf(samples: Sample[], downAt: number, upDoneAt: number): string {
+  const buckets = new Map<number, Map<string, number>>()
+  for (const s of samples) {
+    const at = Math.floor((s.sentAt - downAt) / 500) * 500
+    const outcome = `${s.status}${s.status === 200 && !s.asUser ? '(anon)' : ''}`
+    const bucket = buckets.get(at) ?? new Map<string, number>()
+    bucket.set(outcome, (bucket.get(outcome) ?? 0) + 1)
+    buckets.set(at, bucket)
+  }
+  const parts = [...buckets].map(([at, counts]) => {
+    const list = [...counts].map(([outcome, n]) => `${outcome}x${n}`).join(' ')
+    return `${at >= 0 ? '+' : ''}${(at / 1000).toFixed(1)}s ${list}`
+  })
+  return `store back at +${((upDoneAt - downAt) / 1000).toFixed(2)}s; ${parts.join(' | ')}`
+}
+
+/** Logs `count` users in (each its own session) and returns their cookies. */
+export async function loginUsers(port: number, count: number): Promise<LoadUser[]> {
+  const tag = randomBytes(3).toString('hex')
+  return Promise.all(
+    Array.from({ length: count }, async function loginOne(_, i) {
+      const user = `u${tag}-${i}`
+      const res = await send(port, { method: 'POST', path: `/login?user=${user}` })
+      assert.equal(res.status, 200, `login of ${user} answered ${res.status}`)
+      const cookie = res.setCookies.find((c) => c.startsWith('sid='))?.split(';')[0]
+      assert.ok(cookie, 'login sets the session cookie')
+      return { user, cookie, acknowledged: [] }
+    }),
+  )
+}
+
+interface Timeline {
+  downAt: number
+  downDoneAt: number
+  upAt: number
+  upDoneAt: number
+}
+
+async function inject(fault: Fault, beforeMs: number, downMs: number): Promise<Timeline> {
+  await sleep(beforeMs)
+  const downAt = Date.now()
+  await fault.down()
+  const downDoneAt = Date.now()
+  await sleep(Math.max(0, downAt + downMs - Date.now()))
+  const upAt = Date.now()
+  await fault.up()
+  return { downAt, downDoneAt, upAt, upDoneAt: Date.now() }
+}
+
+export interface FaultRun {
+  samples: Sample[]
+  users: LoadUser[]
+  /** Each user's cookie as its login set it (the users' jars may have changed since). */
+  loginCookies: string[]
+  timeline: Timeline
+  /** store.error events emitted during the run. */
+  storeErrors: number
+}
+
+/** Runs the load through the fault, checks every answer, and returns the samples. */
+export async function loadThroughFault(
+  t: TestContext,
+  app: FaultApp,
+  fault: Fault,
+  expect: Expectation,
+): Promise<FaultRun> {
+  const { beforeMs = 1000, downMs = 3000, afterMs = 3000 } = expect
+  const users = await loginUsers(app.port, USERS)
+  const loginCookies = users.map((u) => u.cookie!)
+  const eventsBefore = app.events.length
+  const [samples, timeline] = await Promise.all([
+    steadyLoad({
+      port: app.port,
+      users,
+      ratePerS: RATE_PER_S,
+      durationMs: beforeMs + downMs + afterMs,
+      keyPrefix: `k${randomBytes(3).toString('hex')}-`,
+      hardLimitMs: 10_000,
+    }),
+    inject(fault, beforeMs, downMs),
+  ])
+  const { downAt, downDoneAt, upDoneAt } = timeline
+  const settledAt = upDoneAt + expect.settleMs
+  // storeTimeout bounds each store call. A read makes one (get; the revocation mark is read
+  // beside it), a write two in a row (get, then update at the end of the request), so a write
+  // whose calls are each just under the limit (a store turning fast again) takes up to twice it.
+  const limitMs = expect.storeTimeoutMs + LATENCY_MARGIN_MS
+  const limitOf = (s: Sample) =>
+    (s.kind === 'write' ? 2 : 1) * expect.storeTimeoutMs + LATENCY_MARGIN_MS
+
+  const before = samples.filter((s) => s.doneAt < downAt)
+  const during = samples.filter((s) => s.sentAt > downDoneAt && s.doneAt < timeline.upAt)
+  const after = samples.filter((s) => s.sentAt > settledAt)
+  const slowestDuring = Math.max(0, ...during.map((s) => s.doneAt - s.sentAt))
+  const storeErrors = app.events.slice(eventsBefore).filter((e) => e.type === 'store.error')
+  const recovered = samples.find((s) => s.sentAt >= upDoneAt && s.status === 200)
+  const timelineText = timelineOf(samples, downAt, upDoneAt)
+  const extra =
+    `max latency during the fault ${slowestDuring} ms; store.error events: ${storeErrors.length}; ` +
+    `down ${timeline.upAt - downAt} ms; first 200 after up: ` +
+    (recovered === undefined ? 'none' : `${recovered.doneAt - upDoneAt} ms`)
+  t.diagnostic(reportLine(fault.name, summarize(samples), extra))
+
+  assert.deepEqual(app.unexpected, [], 'no error other than Tether’s reached the app')
+  for (const s of samples) {
+    assert.ok(
+      s.status === 200 || s.status === 503,
+      `${s.kind} answered ${s.status} ${s.error ?? ''}`,
+    )
+    assert.ok(
+      s.doneAt - s.sentAt <= limitOf(s),
+      `a ${s.kind} took ${s.doneAt - s.sentAt} ms, over its store calls' limit (${limitOf(s)} ms)`,
+    )
+    if (s.status === 503) assert.equal(s.retryAfter, '1', '503 carries Retry-After: 1')
+  }
+
+  assert.ok(
+    before.length >= (RATE_PER_S * beforeMs) / 2000,
+    `load before the fault: ${before.length}`,
+  )
+  assert.ok(
+    during.length >= (RATE_PER_S * downMs) / 2000,
+    `load during the fault: ${during.length}`,
+  )
+  assert.ok(after.length >= RATE_PER_S / 2, `load after the store settled: ${after.length}`)
+  assert.ok(
+    before.every((s) => s.status === 200 && s.asUser),
+    `before the fault, every request is served as its user; ${timelineText}`,
+  )
+  assert.ok(
+    slowestDuring <= limitMs,
+    `during the fault an answer took ${slowestDuring} ms, over storeTimeout + margin (${limitMs} ms)`,
+  )
+  if (expect.policy === 'fail-closed') {
+    const wrong = during.filter((s) => s.status !== 503)
+    assert.equal(
+      wrong.length,
+      0,
+      `during the fault every request is refused with 503; ${timelineText}`,
+    )
+  } else {
+    const wrong = during.filter((s) => s.status !== 200 || s.asUser)
+    assert.equal(
+      wrong.length,
+      0,
+      `during the fault every request is served anonymous (200); ${timelineText}`,
+    )
+  }
+  const afterWrong = after.filter((s) =>
+    expect.after === 'same-user' ? !(s.status === 200 && s.asUser) : s.status !== 200 || s.asUser,
+  )
+  assert.equal(
+    afterWrong.length,
+    0,
+    (expect.after === 'same-user'
+      ? 'once the store is back, every request is served as its user again, with no app restart'
+      : 'once the store is back (empty), every request is served, logged out') +
+      `; ${timelineText}`,
+  )
+  assert.ok(storeErrors.length > 0, 'the outage emitted store.error')
+  assert.ok(
+    storeErrors.every((e) => e.time >= downAt && e.time <= settledAt),
+    'store.error only while the store was away',
+  )
+  return { samples, users, loginCookies, timeline, storeErrors: storeErrors.length }
+}
+
+/**
+ * Every write answered as its user is still in its session afterwards: under `fail-closed` all of
+ * them; under `anonymous` those answered before the fault or sent after the store settled (a write
+ * failing at the end of a request is dropped by design there; their number is reported).
+ */
+export async function assertWritesKept(
+  t: TestContext,
+  app: FaultApp,
+  run: FaultRun,
+  expect: Pick<Expectation, 'policy' | 'settleMs'>,
+  name: string,
+): Promise<void> {
+  const { downAt, upDoneAt } = run.timeline
+  const mustKeep = new Set(
+    run.samples
+      .filter((s) => s.kind === 'write' && s.asUser)
+      .filter(
+        (s) =>
+          expect.policy === 'fail-closed' ||
+          s.doneAt < downAt ||
+          s.sentAt > upDoneAt + expect.settleMs,
+      )
+      .map((s) => s.key!),
+  )
+  let kept = 0
+  let acknowledged = 0
+  for (const u of run.users) {
+    const res = await send(app.port, { path: '/dump', headers: { cookie: u.cookie ?? '' } })
+    assert.equal(res.status, 200)
+    const body = JSON.parse(res.body) as { user: string | null; keys: string[] }
+    assert.equal(body.user, u.user, `${u.user} is still logged in after the fault`)
+    const keys = new Set(body.keys)
+    for (const key of u.acknowledged) {
+      acknowledged++
+      if (keys.has(key)) kept++
+      else if (mustKeep.has(key)) assert.fail(`an acknowledged write of ${u.user} was lost`)
+    }
+  }
+  t.diagnostic(
+    `[faults] ${name}: sessions checked ${run.users.length}, lost 0; ` +
+      `acknowledged writes ${acknowledged}, found ${kept}` +
+      (expect.policy === 'anonymous'
+        ? ` (dropped by the anonymous policy: ${acknowledged - kept})`
+        : ''),
+  )
+}
