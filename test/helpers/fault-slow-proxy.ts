@@ -19,8 +19,6 @@ export async function slowProxy(targetPort: number): Promise<SlowProxy> {
 
   const server = createServer(function forward(client) {
     const upstream = connect({ host: '127.0.0.1', port: targetPort })
-    // When the last queued chunk on this connection goes out: a later chunk never overtakes it.
-    let lastReleaseAt = 0
     for (const s of [client, upstream]) {
       sockets.add(s)
       s.on('close', () => sockets.delete(s))
@@ -30,25 +28,32 @@ export async function slowProxy(targetPort: number): Promise<SlowProxy> {
       })
     }
     client.pipe(upstream)
-    upstream.on('data', function delayReply(chunk: Buffer) {
-      const releaseAt = Math.max(Date.now() + delayMs, lastReleaseAt)
-      lastReleaseAt = releaseAt
-      const timer = setTimeout(function release() {
-        timers.delete(timer)
-        if (!client.destroyed) client.write(chunk)
-      }, releaseAt - Date.now())
+    // One queue per connection, drained by one timer at a time, so chunks leave strictly in the
+    // order they came (two timers due at the same moment may fire in either order).
+    const queue: { at: number; chunk: Buffer | null }[] = []
+    let timer: NodeJS.Timeout | undefined
+    function drain(): void {
+      if (timer !== undefined) timers.delete(timer)
+      timer = undefined
+      while (queue.length > 0 && queue[0]!.at <= Date.now()) {
+        const { chunk } = queue.shift()!
+        if (chunk === null) client.end()
+        else if (!client.destroyed) client.write(chunk)
+      }
+      schedule()
+    }
+    function schedule(): void {
+      if (timer !== undefined || queue.length === 0) return
+      timer = setTimeout(drain, Math.max(0, queue[0]!.at - Date.now()))
       timers.add(timer)
-    })
-    upstream.on('end', function endAfterReplies() {
-      const timer = setTimeout(
-        function release() {
-          timers.delete(timer)
-          client.end()
-        },
-        Math.max(0, lastReleaseAt - Date.now()),
-      )
-      timers.add(timer)
-    })
+    }
+    function enqueue(chunk: Buffer | null): void {
+      const last = queue[queue.length - 1]?.at ?? 0
+      queue.push({ at: Math.max(Date.now() + delayMs, last), chunk })
+      schedule()
+    }
+    upstream.on('data', (chunk: Buffer) => enqueue(chunk))
+    upstream.on('end', () => enqueue(null))
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const { port } = server.address() as { port: number }
