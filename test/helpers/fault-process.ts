@@ -10,7 +10,16 @@ import { rmSync } from 'node:fs'
 const running = new Set<ChildProcess>()
 const tempDirs = new Set<string>()
 
-process.once('exit', function killLeftovers() {
+process.once('exit', killLeftovers)
+// Ended by a signal (the runner's timeout, ^C), the process would skip its 'exit' handlers.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, function endBySignal() {
+    killLeftovers()
+    process.exit(128 + (signal === 'SIGINT' ? 2 : 15))
+  })
+}
+
+function killLeftovers(): void {
   for (const child of running) {
     if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
       try {
@@ -21,7 +30,7 @@ process.once('exit', function killLeftovers() {
     }
   }
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true })
-})
+}
 
 /** Removes `dir` (recursively) when the process exits, if the test has not removed it by then. */
 export function removeAtExit(dir: string): void {
