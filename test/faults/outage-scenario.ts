@@ -4,9 +4,17 @@
  * gives it back (`up`), with no restart of the app. The answers are sorted by phase (before the
  * fault, during it, after it settled) and checked against what the policy promises; the figures are
  * reported as a diagnostic line.
+ *
+ * Phases and limits go by the app's own clock: when a request reached the app's first middleware
+ * and when its response finished. The client's latency adds the wait before the process reads the
+ * request; on a starved machine (2 shared cores, other test runs beside) that queue alone reached
+ * seconds while no request spent long in the app, so it is reported, not asserted (a request with
+ * no answer within 10 s still fails). A stalled event loop delays the app's own timers too: its
+ * worst stall is measured, reported and added to the limits.
  */
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import type { TestContext } from 'node:test'
 import type { FaultApp } from '../helpers/fault-app.js'
 import {
@@ -18,7 +26,7 @@ import {
 } from '../helpers/fault-load.js'
 import { send } from '../helpers/http.js'
 
-/** Answers may take the store's time limit plus this (event loop, HTTP, a second store call). */
+/** Time in the app beyond the store's limit (HTTP parsing, Express, JSON, the event loop). */
 export const LATENCY_MARGIN_MS = 300
 export const RATE_PER_S = 100
 export const USERS = 20
@@ -45,21 +53,29 @@ export interface Expectation {
   afterMs?: number
 }
 
-/** Answers per half second from the fault on, for failure messages: `+0.5s 503x50 | +1.0s ...`. */
-function timelineOf(samples: Sample[], downAt: number, upDoneAt: number): string {
-  const buckets = new Map<number, Map<string, number>>()
-  for (const s of samples) {
-    const at = Math.floor((s.sentAt - downAt) / 500) * 500
-    const outcome = `${s.status}${s.status === 200 && !s.asUser ? '(anon)' : ''}`
-    const bucket = buckets.get(at) ?? new Map<string, number>()
-    bucket.set(outcome, (bucket.get(outcome) ?? 0) + 1)
-    buckets.set(at, bucket)
-  }
-  const parts = [...buckets].map(([at, counts]) => {
-    const list = [...counts].map(([outcome, n]) => `${outcome}x${n}`).join(' ')
-    return `${at >= 0 ? '+' : ''}${(at / 1000).toFixed(1)}s ${list}`
-  })
-  return `store back at +${((upDoneAt - downAt) / 1000).toFixed(2)}s; ${parts.join(' | ')}`
+/** An answer with the app's timing of it. */
+export interface Timed extends Sample {
+  /** When the request reached the app (epoch ms); its send time if it never did. */
+  at: number
+  /** When its response finished in the app; Infinity if it never did. */
+  doneInAppAt: number
+}
+
+interface Timeline {
+  downAt: number
+  downDoneAt: number
+  upAt: number
+  upDoneAt: number
+}
+
+export interface FaultRun {
+  samples: Timed[]
+  users: LoadUser[]
+  /** Each user's cookie as its login set it (the users' jars may have changed since). */
+  loginCookies: string[]
+  timeline: Timeline
+  /** store.error events emitted during the run. */
+  storeErrors: number
 }
 
 /** Logs `count` users in (each its own session) and returns their cookies. */
@@ -77,13 +93,6 @@ export async function loginUsers(port: number, count: number): Promise<LoadUser[
   )
 }
 
-interface Timeline {
-  downAt: number
-  downDoneAt: number
-  upAt: number
-  upDoneAt: number
-}
-
 async function inject(fault: Fault, beforeMs: number, downMs: number): Promise<Timeline> {
   await sleep(beforeMs)
   const downAt = Date.now()
@@ -95,17 +104,28 @@ async function inject(fault: Fault, beforeMs: number, downMs: number): Promise<T
   return { downAt, downDoneAt, upAt, upDoneAt: Date.now() }
 }
 
-export interface FaultRun {
-  samples: Sample[]
-  users: LoadUser[]
-  /** Each user's cookie as its login set it (the users' jars may have changed since). */
-  loginCookies: string[]
-  timeline: Timeline
-  /** store.error events emitted during the run. */
-  storeErrors: number
+/** Answers per half second (by arrival in the app) from the fault on: `+0.5s 503x50 | ...`. */
+function timelineOf(samples: Timed[], t: Timeline): string {
+  const buckets = new Map<number, Map<string, number>>()
+  for (const s of [...samples].sort((a, b) => a.at - b.at)) {
+    const at = Math.floor((s.at - t.downAt) / 500) * 500
+    const outcome = `${s.status}${s.status === 200 && !s.asUser ? '(anon)' : ''}`
+    const bucket = buckets.get(at) ?? new Map<string, number>()
+    bucket.set(outcome, (bucket.get(outcome) ?? 0) + 1)
+    buckets.set(at, bucket)
+  }
+  const parts = [...buckets].map(([at, counts]) => {
+    const list = [...counts].map(([outcome, n]) => `${outcome}x${n}`).join(' ')
+    return `${at >= 0 ? '+' : ''}${(at / 1000).toFixed(1)}s ${list}`
+  })
+  return `store back at +${((t.upDoneAt - t.downAt) / 1000).toFixed(2)}s; ${parts.join(' | ')}`
 }
 
-/** Runs the load through the fault, checks every answer, and returns the samples. */
+function slowest(list: Timed[], time: (s: Timed) => number): number {
+  return list.reduce((max, s) => Math.max(max, time(s)), 0)
+}
+
+/** Runs the load through the fault, checks every answer, and returns them. */
 export async function loadThroughFault(
   t: TestContext,
   app: FaultApp,
@@ -116,7 +136,9 @@ export async function loadThroughFault(
   const users = await loginUsers(app.port, USERS)
   const loginCookies = users.map((u) => u.cookie!)
   const eventsBefore = app.events.length
-  const [samples, timeline] = await Promise.all([
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 })
+  loopDelay.enable()
+  const [sent, timeline] = await Promise.all([
     steadyLoad({
       port: app.port,
       users,
@@ -127,28 +149,47 @@ export async function loadThroughFault(
     }),
     inject(fault, beforeMs, downMs),
   ])
-  const { downAt, downDoneAt, upDoneAt } = timeline
+  loopDelay.disable()
+  const stallMs = Math.round(loopDelay.max / 1e6)
+  const samples: Timed[] = sent.map(function timedByApp(s) {
+    const h = app.handled.get(s.id)
+    return { ...s, at: h?.at ?? s.sentAt, doneInAppAt: h?.doneAt ?? Infinity }
+  })
+  const { downAt, downDoneAt, upAt, upDoneAt } = timeline
   const settledAt = upDoneAt + expect.settleMs
+  const inApp = (s: Timed) => s.doneInAppAt - s.at
+  const latency = (s: Timed) => s.doneAt - s.sentAt
   // storeTimeout bounds each store call. A read makes one (get; the revocation mark is read
   // beside it), a write two in a row (get, then update at the end of the request), so a write
   // whose calls are each just under the limit (a store turning fast again) takes up to twice it.
-  const limitMs = expect.storeTimeoutMs + LATENCY_MARGIN_MS
-  const limitOf = (s: Sample) =>
-    (s.kind === 'write' ? 2 : 1) * expect.storeTimeoutMs + LATENCY_MARGIN_MS
+  const limitMs = expect.storeTimeoutMs + LATENCY_MARGIN_MS + stallMs
+  const limitOf = (s: Timed) =>
+    (s.kind === 'write' ? 2 : 1) * expect.storeTimeoutMs + LATENCY_MARGIN_MS + stallMs
 
-  const before = samples.filter((s) => s.doneAt < downAt)
-  const during = samples.filter((s) => s.sentAt > downDoneAt && s.doneAt < timeline.upAt)
-  const after = samples.filter((s) => s.sentAt > settledAt)
-  const slowestDuring = Math.max(0, ...during.map((s) => s.doneAt - s.sentAt))
+  const before = samples.filter((s) => s.doneInAppAt < downAt)
+  const during = samples.filter((s) => s.at > downDoneAt && s.doneInAppAt < upAt)
+  const after = samples.filter((s) => s.at > settledAt)
   const storeErrors = app.events.slice(eventsBefore).filter((e) => e.type === 'store.error')
-  const recovered = samples.find((s) => s.sentAt >= upDoneAt && s.status === 200)
-  const timelineText = timelineOf(samples, downAt, upDoneAt)
-  const extra =
-    `max latency during the fault ${slowestDuring} ms; store.error events: ${storeErrors.length}; ` +
-    `users whose cookie was replaced: ${users.filter((u, i) => u.cookie !== loginCookies[i]).length}; ` +
-    `down ${timeline.upAt - downAt} ms; first 200 after up: ` +
-    (recovered === undefined ? 'none' : `${recovered.doneAt - upDoneAt} ms`)
-  t.diagnostic(reportLine(fault.name, summarize(samples), extra))
+  const recovered = samples
+    .filter((s) => s.at >= upDoneAt && s.status === 200)
+    .sort((a, b) => a.at - b.at)[0]
+  // Under 'anonymous', a write whose load failed while the store was away and whose commit
+  // succeeded once it was back stores a new, empty session, and its cookie replaces the user's
+  // (docs/options.md, onStoreError): that user is logged out, the old session is still stored.
+  const replaced = new Set(users.filter((u, i) => u.cookie !== loginCookies[i]).map((u) => u.user))
+  const timelineText = timelineOf(samples, timeline)
+  t.diagnostic(
+    reportLine(
+      fault.name,
+      summarize(sent),
+      `max time in the app ${slowest(samples, inApp)} ms (during the fault ` +
+        `${slowest(during, inApp)} ms); max client latency during the fault ` +
+        `${slowest(during, latency)} ms; event-loop stall max ${stallMs} ms; store.error events: ` +
+        `${storeErrors.length}; users whose cookie was replaced: ${replaced.size}; down ` +
+        `${upAt - downAt} ms; first 200 after up: ` +
+        (recovered === undefined ? 'none' : `${recovered.doneInAppAt - upDoneAt} ms`),
+    ),
+  )
 
   assert.deepEqual(app.unexpected, [], 'no error other than Tether’s reached the app')
   for (const s of samples) {
@@ -157,58 +198,45 @@ export async function loadThroughFault(
       `${s.kind} answered ${s.status} ${s.error ?? ''}`,
     )
     assert.ok(
-      s.doneAt - s.sentAt <= limitOf(s),
-      `a ${s.kind} took ${s.doneAt - s.sentAt} ms, over its store calls' limit (${limitOf(s)} ms)`,
+      inApp(s) <= limitOf(s),
+      `a ${s.kind} that reached the app ${s.at - downAt} ms from the fault spent ${inApp(s)} ms ` +
+        `there, answered ${s.status}: over its store calls' limit (${limitOf(s)} ms, with a ` +
+        `stall of ${stallMs} ms); ${timelineText}`,
     )
     if (s.status === 503) assert.equal(s.retryAfter, '1', '503 carries Retry-After: 1')
   }
-
-  assert.ok(
-    before.length >= (RATE_PER_S * beforeMs) / 2000,
-    `load before the fault: ${before.length}`,
-  )
-  assert.ok(
-    during.length >= (RATE_PER_S * downMs) / 2000,
-    `load during the fault: ${during.length}`,
-  )
+  assert.ok(before.length >= (RATE_PER_S * beforeMs) / 2000, `load before: ${before.length}`)
+  assert.ok(during.length >= (RATE_PER_S * downMs) / 2000, `load during: ${during.length}`)
   assert.ok(after.length >= RATE_PER_S / 2, `load after the store settled: ${after.length}`)
+  assert.ok(
+    slowest(during, inApp) <= limitMs,
+    `during the fault a request spent ${slowest(during, inApp)} ms in the app, over ` +
+      `storeTimeout + margin (${limitMs} ms, with a stall of ${stallMs} ms)`,
+  )
   assert.ok(
     before.every((s) => s.status === 200 && s.asUser),
     `before the fault, every request is served as its user; ${timelineText}`,
   )
-  assert.ok(
-    slowestDuring <= limitMs,
-    `during the fault an answer took ${slowestDuring} ms, over storeTimeout + margin (${limitMs} ms)`,
+  const wrongDuring = during.filter((s) =>
+    expect.policy === 'fail-closed' ? s.status !== 503 : s.status !== 200 || s.asUser,
   )
-  if (expect.policy === 'fail-closed') {
-    const wrong = during.filter((s) => s.status !== 503)
-    assert.equal(
-      wrong.length,
-      0,
-      `during the fault every request is refused with 503; ${timelineText}`,
-    )
-  } else {
-    const wrong = during.filter((s) => s.status !== 200 || s.asUser)
-    assert.equal(
-      wrong.length,
-      0,
-      `during the fault every request is served anonymous (200); ${timelineText}`,
-    )
-  }
-  // Under 'anonymous', a write whose load failed while the store was away and whose commit
-  // succeeded once it was back stores a new, empty session, and its cookie replaces the user's
-  // (docs/options.md, onStoreError): that user is logged out, the old session is still stored.
-  const replaced = new Set(users.filter((u, i) => u.cookie !== loginCookies[i]).map((u) => u.user))
+  assert.equal(
+    wrongDuring.length,
+    0,
+    (expect.policy === 'fail-closed'
+      ? 'during the fault every request is refused with 503'
+      : 'during the fault every request is served anonymous (200)') + `; ${timelineText}`,
+  )
   if (expect.policy === 'fail-closed' && expect.after === 'same-user') {
     assert.deepEqual([...replaced], [], 'fail-closed never replaces a logged-in user’s cookie')
   }
-  const afterWrong = after.filter((s) =>
+  const wrongAfter = after.filter((s) =>
     expect.after === 'same-user'
       ? !(s.status === 200 && (s.asUser || replaced.has(s.user)))
       : s.status !== 200 || s.asUser,
   )
   assert.equal(
-    afterWrong.length,
+    wrongAfter.length,
     0,
     (expect.after === 'same-user'
       ? 'once the store is back, every request is served as its user again, with no app restart'
@@ -242,8 +270,8 @@ export async function assertWritesKept(
       .filter(
         (s) =>
           expect.policy === 'fail-closed' ||
-          s.doneAt < downAt ||
-          s.sentAt > upDoneAt + expect.settleMs,
+          s.doneInAppAt < downAt ||
+          s.at > upDoneAt + expect.settleMs,
       )
       .map((s) => s.key!),
   )

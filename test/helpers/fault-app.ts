@@ -11,11 +11,19 @@ import type { TetherEvent } from 'tether-session'
 import { listen } from './http.js'
 import { newSecret } from './secrets.js'
 
+/** Epoch ms at which a request reached the app's first middleware and its response finished. */
+export interface Handled {
+  at: number
+  doneAt: number
+}
+
 type AppSession = Record<string, unknown> & { user?: string; ref: string }
 
 export interface FaultApp {
   port: number
   events: TetherEvent[]
+  /** When each request sent with an `x-load-id` header reached the app and left it, by that id. */
+  handled: Map<string, Handled>
   /** Errors that were not Tether's, answered 500 (none is ever expected). */
   unexpected: unknown[]
   manager: ReturnType<typeof session>['manager']
@@ -41,7 +49,18 @@ export async function startFaultApp(
     ...options,
     onEvent: (e) => events.push(e),
   })
+  const handled = new Map<string, Handled>()
   const app = express()
+  app.use(function timeHandling(req, res, next) {
+    // From the first middleware to the last byte handed to the socket: the app's and Tether's
+    // time, without the wait in the connection's queue before the process reads the request.
+    const id = req.headers['x-load-id']
+    if (typeof id === 'string') {
+      const at = Date.now()
+      res.once('finish', () => handled.set(id, { at, doneAt: Date.now() }))
+    }
+    next()
+  })
   app.use(middleware)
   app.post('/login', async function login(req, res) {
     const user = queryText(req, 'user')
@@ -77,6 +96,7 @@ export async function startFaultApp(
   return {
     port: srv.port,
     events,
+    handled,
     unexpected,
     manager: middleware.manager,
     close: () => srv.close(),

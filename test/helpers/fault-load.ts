@@ -17,6 +17,8 @@ export interface LoadUser {
 
 export interface Sample {
   kind: 'read' | 'write'
+  /** Sent as `x-load-id`, for the app's own timing of the request. */
+  id: string
   user: string
   /** The data key a write set. */
   key?: string
@@ -58,12 +60,14 @@ function applySetCookie(user: LoadUser, setCookies: string[] | undefined): boole
 function once(agent: Agent, opts: LoadOptions, user: LoadUser, seq: number): Promise<Sample> {
   const isWrite = seq % 2 === 0
   const key = `${opts.keyPrefix}${seq}`
+  const id = key
   const path = isWrite ? `/write?k=${key}` : '/read'
   const sentAt = Date.now()
-  const base = { kind: isWrite ? 'write' : 'read', user: user.user, sentAt } as const
+  const base = { kind: isWrite ? 'write' : 'read', id, user: user.user, sentAt } as const
   const sample = isWrite ? { ...base, key } : base
   return new Promise(function exchange(resolve) {
-    const headers: Record<string, string> = user.cookie === undefined ? {} : { cookie: user.cookie }
+    const headers: Record<string, string> = { 'x-load-id': id }
+    if (user.cookie !== undefined) headers['cookie'] = user.cookie
     const req = request(
       {
         agent,
