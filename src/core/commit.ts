@@ -93,16 +93,17 @@ async function writeCommit(
       if (confirm) delete next.unconfirmed
       return { set: diff.set, unset: diff.unset, fields, times, next }
     }
-    let result = await storeCall(opts, 'update', ctx, () =>
-      opts.store.update(session.ref, patchFor(session.record)),
-    )
+    let patch = patchFor(session.record)
+    let result = await storeCall(opts, 'update', ctx, () => opts.store.update(session.ref, patch))
     // Renewed by a parallel request since this one loaded it: the write goes to the successor.
-    if (!result.ok && (await followRenewal(opts, session, ctx)))
-      result = await storeCall(opts, 'update', ctx, () =>
-        opts.store.update(session.ref, patchFor(session.record)),
-      )
+    if (!result.ok && (await followRenewal(opts, session, ctx))) {
+      patch = patchFor(session.record)
+      result = await storeCall(opts, 'update', ctx, () => opts.store.update(session.ref, patch))
+    }
     if (!result.ok) return 'gone'
-    Object.assign(session, { record: result.record, snapshot: diff.snapshot })
+    // The record as this request now sees it (its data is the request's), at the stored version.
+    patch.next.v = result.v
+    Object.assign(session, { record: patch.next, snapshot: diff.snapshot })
     session.confirmRenewal = false
     return diff.changed || cookieChanged ? 'updated' : 'resaved'
   }

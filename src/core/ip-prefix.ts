@@ -7,6 +7,20 @@ import { unmapIPv4 } from './unmap-ipv4.js'
  */
 export function ipPrefix(ip: string | undefined): string | undefined {
   if (ip === undefined) return undefined
+  // Asked on every request of a bound session, for the few addresses a server sees most.
+  const cached = recent.get(ip)
+  if (cached !== undefined || recent.has(ip)) return cached
+  const prefix = computePrefix(ip)
+  if (recent.size >= RECENT_MAX) recent.clear()
+  recent.set(ip, prefix)
+  return prefix
+}
+
+/** Prefixes of recently seen addresses; cleared whole when full (bounded, no per-entry upkeep). */
+const recent = new Map<string, string | undefined>()
+const RECENT_MAX = 4096
+
+function computePrefix(ip: string): string | undefined {
   const v4 = unmapIPv4(ip)
   if (isIPv4(v4)) return v4.split('.').slice(0, 3).join('.') + '.0/24'
   if (!isIPv6(ip)) return undefined

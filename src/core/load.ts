@@ -157,7 +157,7 @@ export async function checkBinding(
       const next = { ...record, meta, v: record.v + 1 }
       const patch = { set: {}, unset: [], fields: { meta }, times, next }
       const result = await storeCall(opts, 'update', ctx, () => opts.store.update(ref, patch))
-      if (result.ok) session.record = result.record
+      if (result.ok) session.record = { ...next, v: result.v }
       return true
     }
   }

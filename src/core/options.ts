@@ -9,6 +9,7 @@ import { createThrottle, type Throttle, type ThrottleOptions } from './throttle.
 import { parseDuration } from './duration.js'
 import { resolveStore, sealedRenewAfter } from './store-option.js'
 import { warnUnknownOptions } from './unknown-options.js'
+import { createStoreHealth, type StoreHealth } from './store-deadlines.js'
 
 /** Timeouts and keys of one session class. */
 export interface SessionClassOptions {
@@ -135,6 +136,8 @@ export interface ResolvedOptions {
   readonly renewAfterMs: number | null
   readonly renewGraceMs: number
   readonly storeTimeoutMs: number
+  /** Time limits of store calls, and the failure-burst state behind `store.error`. */
+  readonly health: StoreHealth
   readonly failOpen: boolean
   readonly binding: BindingPolicy
   /** null when throttling is off. */
@@ -253,6 +256,7 @@ export function resolveOptions(opts: ManagerOptions): ResolvedOptions {
   const renewAfterMs = sealed
     ? sealedRenewAfter(opts.renewAfter)
     : renewAfterOf(opts.renewAfter, store)
+  const storeTimeoutMs = parseDuration('storeTimeout', opts.storeTimeout, 1000)
   return Object.freeze({
     keys: mergeKeyrings(rings),
     classes,
@@ -261,7 +265,8 @@ export function resolveOptions(opts: ManagerOptions): ResolvedOptions {
     sealed,
     renewAfterMs,
     renewGraceMs: renewGraceOf(opts.renewGrace, renewAfterMs),
-    storeTimeoutMs: parseDuration('storeTimeout', opts.storeTimeout, 1000),
+    storeTimeoutMs,
+    health: createStoreHealth(storeTimeoutMs),
     failOpen: onStoreError === 'anonymous',
     binding: bindingPolicy(opts.binding),
     throttle: throttleOf(opts.throttle, clock),

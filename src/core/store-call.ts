@@ -7,8 +7,10 @@ import type { CreateOptions, SessionRecord } from '../stores/types.js'
 export const STORE_RETRY_AFTER_S = 1
 
 /**
- * Runs one store operation with the configured time limit. A failure or a time-out emits
- * `store.error` and becomes `TETHER_STORE_UNAVAILABLE`, with the driver's error as `cause`.
+ * Runs one store operation with the configured time limit. A failure or a time-out becomes
+ * `TETHER_STORE_UNAVAILABLE`, with the driver's error as `cause`, and emits `store.error` once per
+ * failure burst: the first failure after a success (or at start) emits, the ones that follow it
+ * do not until a call succeeds again. An outage under load is one event, not one per request.
  */
 export async function storeCall<T>(
   opts: ResolvedOptions,
@@ -18,25 +20,23 @@ export async function storeCall<T>(
   /** False for a call whose failure is an expected outcome (a lost race), not an outage. */
   report = true,
 ): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>(function startTimer(_, reject) {
-    timer = setTimeout(function storeTimedOut() {
-      reject(new Error(`store ${op} took longer than ${opts.storeTimeoutMs} ms`))
-    }, opts.storeTimeoutMs)
-  })
+  const { health } = opts
   try {
-    return await Promise.race([run(), timeout])
+    const result = await health.deadlines.within(op, run())
+    health.failing = false
+    return result
   } catch (cause) {
     // A store's own TetherError (e.g. TETHER_NOT_SUPPORTED) is a decision, not an outage.
     if (isTetherError(cause)) throw cause
-    if (report) opts.emit('store.error', ctx, { reason: op })
+    if (report && !health.failing) {
+      health.failing = true
+      opts.emit('store.error', ctx, { reason: op })
+    }
     throw new TetherError(
       'TETHER_STORE_UNAVAILABLE',
       `the session store failed during "${op}"; the request was refused rather than served without its session`,
       { cause, retryAfter: STORE_RETRY_AFTER_S },
     )
-  } finally {
-    clearTimeout(timer)
   }
 }
 

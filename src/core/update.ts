@@ -42,7 +42,10 @@ export async function updateSession(
       opts.store.update(current.ref, patch, { ifVersion: record.v }),
     )
     // The version matched, so what is stored now is exactly `data`.
-    if (result.ok) return { ...current, record: result.record, snapshot: diff.snapshot }
+    if (result.ok) {
+      const stored = { ...next, data: dataFromSnapshot(diff.snapshot), v: result.v }
+      return { ...current, record: stored, snapshot: diff.snapshot }
+    }
     // Renewed meanwhile: the next attempt reads the successor.
     if (result.reason === 'missing' && (await followRenewal(opts, current, ctx))) continue
     if (result.reason === 'missing')

@@ -35,6 +35,16 @@ export interface HttpEngine<N, R> {
     view: RequestView,
     opts?: StartOptions,
   ): Promise<RequestSession<N, R> | null>
+  /**
+   * True for a request with nothing to do until the application first touches its session: no
+   * token, a method the CSRF defence lets through, on the cookie's path, and new sessions stored
+   * only when changed. The adapter may then call `startNew` at that first touch instead of `start`
+   * now, so a request that never touches its session costs no session work (no id, no hold, no
+   * commit). Answers exactly as `start` would for it: a new, empty session.
+   */
+  deferrable(view: RequestView): boolean
+  /** Starts a deferrable request, synchronously: the new, empty session `start` would give it. */
+  startNew(native: N, out: R, view: RequestView): RequestSession<N, R>
 }
 
 /** How an adapter starts a request. */
@@ -71,6 +81,8 @@ export function createHttpEngine<N, R>(
       close: manager.close,
     },
     start: (native, out, view, opts) => start(engine, native, out, view, opts),
+    deferrable: (view) => deferrable(cfg, view),
+    startNew: (native, out, view) => startNew(engine, native, out, view),
   }
   return Object.freeze(engine)
 }
@@ -104,6 +116,37 @@ async function start<N, R>(
   await loadInto(request)
   // After the load (the token is tied to the session), before the route.
   if (opts.deferTokenCheck !== true) checkCsrfToken(request)
+  return request
+}
+
+function deferrable<N>(cfg: ResolvedHttpOptions<N>, view: RequestView): boolean {
+  if (cfg.saveUninitialized || typeof cfg.cookie === 'function') return false
+  if (cfg.mountPath !== undefined && !onCookiePath(view.path, cfg.mountPath)) return false
+  if (isUnsafe(cfg.csrf, view.method)) return false
+  const name = cfg.name ?? defaultCookieName(cfg.cookie, view.secure)
+  const presented = presentedToken(view, cfg.bearer, name)
+  return presented.token === undefined && presented.transport === 'cookie'
+}
+
+function startNew<N, R>(
+  engine: HttpEngine<N, R>,
+  native: N,
+  out: R,
+  view: RequestView,
+): RequestSession<N, R> {
+  const { cfg } = engine
+  const cookieOptions = cfg.cookie as CookieOptions
+  const name = cfg.name ?? defaultCookieName(cookieOptions, view.secure)
+  const request = new RequestSession(
+    engine,
+    native,
+    out,
+    view,
+    contextOf(view, undefined),
+    cookieOptions,
+    name,
+  )
+  request.attach(null)
   return request
 }
 

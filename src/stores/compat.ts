@@ -90,7 +90,7 @@ export function fromExpressSessionStore(store: ExpressStoreLike): SessionStore {
       if (current.v !== options.ifVersion) return { ok: false, reason: 'conflict' }
     }
     await write(key, patch.next)
-    return { ok: true, record: patch.next }
+    return { ok: true, v: patch.next.v }
   }
 
   async function touch(

@@ -168,7 +168,7 @@ export class MemoryStore implements SessionStore, NotBeforeMarks {
       // An update that ends the session (as a renewal does) frees its entry at once.
       if (this.clock.now() >= next.expiresAt) this.remove(key, entry)
       else this.place(key, next, entry)
-      return { ok: true, record: parse(next.json) }
+      return { ok: true, v: next.v }
     }, this)
   }
 

@@ -3,8 +3,8 @@ import type { Pool, PoolClient, QueryResultRow } from 'pg'
 import { invalidOption, sessionLimitReached } from '../errors.js'
 import { keyInUse } from './internal.js'
 import { encodeText } from './postgres/jsonb.js'
-import { isWritten, toInsertValues, toRecord, toUpdateValues } from './postgres/rows.js'
-import type { Nullable, RecordRow } from './postgres/rows.js'
+import { toInsertValues, toRecord, toUpdateValues } from './postgres/rows.js'
+import type { RecordRow } from './postgres/rows.js'
 import { migrateSql, statements } from './postgres/sql.js'
 import type { Statements } from './postgres/sql.js'
 import { resolveOptions } from './postgres/options.js'
@@ -103,12 +103,12 @@ export class PostgresStore implements SessionStore, NotBeforeMarks {
     patch: SessionPatch,
     options: { ifVersion?: number } = {},
   ): Promise<UpdateResult> {
-    const { rows } = await this.query<Nullable<RecordRow> & { seen: boolean }>(
+    const { rows } = await this.query<{ v: number | null; seen: boolean }>(
       this.sql.update,
       toUpdateValues(key, patch, options.ifVersion ?? null, this.clock.now()),
     )
     const row = rows[0]
-    if (row !== undefined && isWritten(row)) return { ok: true, record: toRecord(row) }
+    if (row !== undefined && row.v !== null) return { ok: true, v: row.v }
     // Seen live but not written: v differed, or the row went away after this statement began.
     const conflict = row?.seen === true && options.ifVersion !== undefined
     return { ok: false, reason: conflict ? 'conflict' : 'missing' }

@@ -46,9 +46,9 @@ import type {
 import { runScript, toRedisLike } from './redis/client.js'
 import type { RedisClient, RedisLike } from './redis/client.js'
 
-import { CREATE, DESTROY, GET, TOUCH, UPDATE } from './redis/record-scripts.js'
+import { CREATE, DESTROY, TOUCH, UPDATE } from './redis/record-scripts.js'
 import { GET_MARK, SET_MARK } from './redis/mark-scripts.js'
-import { parseRecord, patchFields, recordPairs, toStrings } from './redis/record.js'
+import { parseLiveRecord, patchFields, readHash, recordPairs, toStrings } from './redis/record.js'
 import {
   addEntry,
   destroyUser,
@@ -118,10 +118,10 @@ export class RedisStore implements SessionStore, NotBeforeMarks {
     }
   }
 
-  /** The live record under `key`, or null. One round trip. */
+  /** The live record under `key`, or null. One command: a plain HGETALL. */
   async get(key: string): Promise<SessionRecord | null> {
-    const reply = await runScript(this.redis, GET, this.ctx.sessionKey(key), [this.now()])
-    return reply === null || reply === undefined ? null : parseRecord(toStrings(reply))
+    const pairs = await readHash(this.redis, this.ctx.sessionKey(key))
+    return parseLiveRecord(pairs, this.clock.now())
   }
 
   /**
@@ -159,19 +159,19 @@ export class RedisStore implements SessionStore, NotBeforeMarks {
     const move = await this.prepareMove(key, patch)
     const { deletes, sets } = patchFields(patch)
     const ifVersion = options.ifVersion === undefined ? '' : String(options.ifVersion)
-    const argv = [this.now(), ifVersion, move.ix, String(deletes.length), ...deletes, ...sets]
+    const idle = String(patch.times.idleExpiresAt)
+    const argv = [this.now(), ifVersion, move.ix, idle, String(deletes.length), ...deletes, ...sets]
     const reply = await runScript(this.redis, UPDATE, this.ctx.sessionKey(key), argv)
     if (reply === 'missing' || reply === 'conflict') {
       if (move.added?.kept === false) await dropEntry(this.ctx, move.userId, key, move.added.seq)
       return { ok: false, reason: reply }
     }
-    const fields = toStrings(reply)
-    const before = fields[1] ?? ''
+    const [, before = '', v = ''] = toStrings(reply)
     if (move.ix !== '' && before !== '' && before !== move.ix) {
       const old = parseIdent(before)
       await dropEntry(this.ctx, old.userId, key, old.seq)
     }
-    return { ok: true, record: parseRecord(fields, 2) }
+    return { ok: true, v: Number(v) }
   }
 
   /** Moves the idle expiry of the live record under `key`; false if there is none. One round trip. */

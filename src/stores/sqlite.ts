@@ -282,7 +282,7 @@ function updateInTx(
   if (ifVersion !== undefined && row.v !== ifVersion) return { ok: false, reason: 'conflict' }
   const next = toRow(key, applyPatch(parse(row.record), patch))
   sql.write.run(next)
-  return { ok: true, record: parse(next.record) }
+  return { ok: true, v: next.v }
 }
 
 function touchInTx(sql: Statements, key: string, times: SessionTimes, now: number): boolean {

@@ -88,8 +88,11 @@ export interface SessionPatch {
 }
 
 export type UpdateResult =
-  /** The merged record as stored, with its new version. */
-  | { ok: true; record: SessionRecord }
+  /**
+   * The new version (the stored v after the merge). Only the version: the caller already knows
+   * what it wrote, and a store need not send the whole record back on every write.
+   */
+  | { ok: true; v: number }
   /** `missing`: no such (live) session. `conflict`: `ifVersion` was given and did not match. */
   | { ok: false; reason: 'missing' | 'conflict' }
 

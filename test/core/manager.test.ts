@@ -352,6 +352,23 @@ describe('store failures', () => {
     assert.deepEqual(await s.manager.load(s.ctx(token)), { session: null, rejected: 'store_error' })
   })
 
+  it('emits store.error once per failure burst, and again after the store came back', async () => {
+    const s = setup()
+    const { token } = await storedSession(s)
+    const errors = () => s.events.filter((e) => e.type === 'store.error').length
+    s.store.failing = true
+    for (let i = 0; i < 5; i++) {
+      await assert.rejects(s.manager.load(s.ctx(token)), { code: 'TETHER_STORE_UNAVAILABLE' })
+    }
+    assert.equal(errors(), 1, 'five failed requests in one outage: one event')
+    s.store.failing = false
+    assert.ok((await s.manager.load(s.ctx(token))).session)
+    s.store.failing = true
+    await assert.rejects(s.manager.load(s.ctx(token)), { code: 'TETHER_STORE_UNAVAILABLE' })
+    await assert.rejects(s.manager.load(s.ctx(token)), { code: 'TETHER_STORE_UNAVAILABLE' })
+    assert.equal(errors(), 2, 'a new outage after a success: a new event')
+  })
+
   it('times out a store that never answers', async () => {
     const clock = manualClock()
     const hanging = spyStore(new MemoryStore())

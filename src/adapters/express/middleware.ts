@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { isTetherError } from '../../errors.js'
 import type { AdapterHooks } from '../../http/adapter-hooks.js'
 import { createHttpEngine, type HttpEngine, type ManagerApi } from '../../http/engine.js'
-import { holdResponse } from '../../http/node-hold.js'
+import { holdResponse, type HoldOwner } from '../../http/node-hold.js'
 import { nodeHeader, nodeResponseHooks } from '../../http/node-response.js'
 import type { RequestSession } from '../../http/request-session.js'
 import type { RequestView } from '../../http/request-view.js'
@@ -116,18 +116,69 @@ function fail(res: ServerResponse, next: Next, err: unknown): void {
   next(err)
 }
 
-function started(
-  res: ServerResponse,
-  next: Next,
-  request: RequestSession<Req, ServerResponse> | null,
-): void {
-  if (request === null) return next()
-  holdResponse(
-    res,
-    () => request.finish(),
-    (err) => fail(res, next, err),
-  )
-  next()
+/** The commit-before-headers hold of one request: its session is committed, or the error goes to `next`. */
+class ExpressHold implements HoldOwner {
+  private readonly request: RequestSession<Req, ServerResponse>
+  private readonly res: ServerResponse
+  private readonly next: Next
+
+  constructor(request: RequestSession<Req, ServerResponse>, res: ServerResponse, next: Next) {
+    this.request = request
+    this.res = res
+    this.next = next
+  }
+
+  beforeHeaders(): Promise<void> {
+    return this.request.finish()
+  }
+
+  onError(err: unknown): void {
+    fail(this.res, this.next, err)
+  }
+}
+
+/** A request whose session is made when the application first touches it (see `deferrable`). */
+interface Deferred {
+  readonly res: ServerResponse
+  readonly next: Next
+  readonly view: ExpressView
+}
+
+const DEFERRED = Symbol('tether.deferred')
+type DeferringReq = Req & { [DEFERRED]?: Deferred | undefined }
+type Start = (req: DeferringReq) => void
+
+/**
+ * `session` and `sessionID` of a deferred request: own accessors that start its session the
+ * first time either is read. Assigning either (as the adapter does once the session is made, or
+ * an application dropping it) replaces the accessor with a plain own property, as
+ * express-session's; deleting it removes it. Own accessors, not the prototype's: a request with a
+ * cookie pays nothing for them, and no prototype is shared with other middleware.
+ */
+function lazyProperties(startDeferred: Start): Record<'session' | 'sessionID', PropertyDescriptor> {
+  function descriptor(prop: 'session' | 'sessionID'): PropertyDescriptor {
+    return {
+      configurable: true,
+      enumerable: false,
+      get(this: DeferringReq) {
+        if (this[DEFERRED] !== undefined) startDeferred(this)
+        return Object.getOwnPropertyDescriptor(this, prop)?.get === undefined
+          ? this[prop]
+          : undefined
+      },
+      set(this: DeferringReq, value: unknown) {
+        // An application that replaces or drops its session before using it: nothing to start.
+        if (prop === 'session') this[DEFERRED] = undefined
+        Object.defineProperty(this, prop, {
+          value,
+          writable: true,
+          configurable: true,
+          enumerable: true,
+        })
+      },
+    }
+  }
+  return { session: descriptor('session'), sessionID: descriptor('sessionID') }
 }
 
 /**
@@ -149,14 +200,30 @@ export function session(options?: ExpressSessionOptions): SessionMiddleware {
     EXPRESS_ONLY_OPTIONS,
   )
   const userStore = engine.cfg.userStore
+  function startDeferred(req: DeferringReq): void {
+    const { res, next, view } = req[DEFERRED]!
+    req[DEFERRED] = undefined
+    holdResponse(res, new ExpressHold(engine.startNew(req, res, view), res, next))
+  }
+
+  const lazy = lazyProperties(startDeferred)
 
   function sessionMiddleware(req: Req, res: ServerResponse, next: Next): void {
     if (req.session) return next()
     req.sessionStore = userStore
     try {
       const view = new ExpressView(req, pathnameOf(req.originalUrl ?? req.url ?? '/'), proxy)
+      if (engine.deferrable(view)) {
+        ;(req as DeferringReq)[DEFERRED] = { res, next, view }
+        Object.defineProperties(req, lazy)
+        return next()
+      }
       engine.start(req, res, view).then(
-        (request) => started(res, next, request),
+        (request) => {
+          if (request === null) return next()
+          holdResponse(res, new ExpressHold(request, res, next))
+          next()
+        },
         (err) => fail(res, next, err),
       )
     } catch (err) {

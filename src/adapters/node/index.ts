@@ -130,13 +130,12 @@ export function createSessions(options?: NodeSessionOptions): NodeSessions {
       throw err
     }
     if (res !== undefined)
-      holdResponse(
-        res,
-        () => request!.finish(),
-        (err) => {
+      holdResponse(res, {
+        beforeHeaders: () => request!.finish(),
+        onError: (err) => {
           if (!sendError(err, req, res)) res.destroy(err as Error)
         },
-      )
+      })
     return req.session as NodeSession & Partial<SessionData>
   }
 

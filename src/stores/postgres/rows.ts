@@ -10,9 +10,6 @@ export interface RecordRow {
   record: string
 }
 
-/** The update statement's row: the written record, or nulls when nothing was written. */
-export type Nullable<T> = { [K in keyof T]: T[K] | null }
-
 /** Parameters $1..$8 of the insert statements. */
 export function toInsertValues(key: string, record: SessionRecord, now: number): unknown[] {
   const { v, data, userId, createdAt, ...rest } = record
@@ -56,9 +53,4 @@ export function toRecord(row: RecordRow): SessionRecord {
   record.v = row.v
   record.data = decodeJson<Record<string, unknown>>(row.data)
   return record
-}
-
-/** True when the update statement wrote the row. */
-export function isWritten(row: Nullable<RecordRow>): row is RecordRow {
-  return row.v !== null
 }

@@ -82,9 +82,9 @@ export function statements(t: string, marks: string) {
           user_id = CASE WHEN $8::boolean THEN $9::text ELSE user_id END,
           expires_at = least($10::bigint, (record ->> 'absoluteExpiresAt')::bigint)
         WHERE key = $1 AND expires_at > $2 AND ($3::integer IS NULL OR v = $3::integer)
-        RETURNING v, data::text AS data, record::text AS record
+        RETURNING v
       )
-      SELECT changed.*, EXISTS (SELECT 1 FROM seen) AS seen
+      SELECT changed.v, EXISTS (SELECT 1 FROM seen) AS seen
       FROM (VALUES (1)) AS one LEFT JOIN changed ON true`,
     // $3 is {lastSeenAt, idleExpiresAt}, $4 idleExpiresAt.
     touch: `UPDATE ${t} SET record = record || $3::jsonb,

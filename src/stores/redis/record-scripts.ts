@@ -17,24 +17,16 @@ local exp = tonumber(redis.call('HGET', key, 'exp'))
 local live = exp ~= nil and exp > now
 `
 
-// exp = min(idle, absolute); the PX TTL lets Redis drop the hash once it is dead.
-const SET_EXPIRY = `
-local function expire()
-  local idle = tonumber(redis.call('HGET', key, 'f"idleExpiresAt"'))
-  local abs = tonumber(redis.call('HGET', key, 'f"absoluteExpiresAt"'))
-  local at = math.min(idle, abs)
-  redis.call('HSET', key, 'exp', string.format('%.17g', at))
+// Writes in one HSET and one HDEL at most, a chunk at a time (Lua's unpack has a stack limit);
+// exp = min(idle, absolute), and the PX TTL lets Redis drop the hash once it is dead.
+const WRITE = `
+local function chunked(command, list)
+  for i = 1, #list, 4000 do redis.call(command, key, unpack(list, i, math.min(i + 3999, #list))) end
+end
+local function expireAt(at)
   redis.call('PEXPIRE', key, string.format('%d', math.max(1, math.ceil(at - now))))
 end
 `
-
-/** ARGV: now. The whole hash of a live session, or nil. */
-export const GET = script(
-  'get',
-  `${LIVE_EXP}
-if not live then return false end
-return redis.call('HGETALL', key)`,
-)
 
 /** ARGV: now. {exp, ix} of the session, for a cap decision; each false when absent. */
 export const PEEK = script(
@@ -61,36 +53,45 @@ return 'ok'`,
 )
 
 /**
- * ARGV: now, ifVersion ('' for none), ix ('' keep, '-' delete, else set), count of fields to
- * delete, those fields, then field/value pairs to set (deletes first, as applyPatch does).
- * 'missing', 'conflict', or {'ok', previous ix or '', ...the whole hash}.
+ * ARGV: now, ifVersion ('' for none), ix ('' keep, '-' delete, else set), the new
+ * idleExpiresAt, count of fields to delete, those fields, then field/value pairs to set (deletes
+ * first, as applyPatch does). 'missing', 'conflict', or {'ok', previous ix or '', new v}: four
+ * commands (HMGET, HDEL only when something is deleted, HSET, PEXPIRE), never the whole hash.
  */
 export const UPDATE = script(
   'update',
-  `${LIVE_EXP}${SET_EXPIRY}
-if not live then return 'missing' end
-if ARGV[2] ~= '' and redis.call('HGET', key, 'v') ~= ARGV[2] then return 'conflict' end
-local before = redis.call('HGET', key, 'ix') or ''
-local deletes = tonumber(ARGV[4])
-for i = 5, 4 + deletes do redis.call('HDEL', key, ARGV[i]) end
-for i = 5 + deletes, #ARGV, 2 do redis.call('HSET', key, ARGV[i], ARGV[i + 1]) end
-if ARGV[3] == '-' then redis.call('HDEL', key, 'ix')
-elseif ARGV[3] ~= '' then redis.call('HSET', key, 'ix', ARGV[3]) end
-redis.call('HINCRBY', key, 'v', 1)
-expire()
-local reply = { 'ok', before }
-local all = redis.call('HGETALL', key)
-for i = 1, #all do reply[i + 2] = all[i] end
-return reply`,
+  `local key, now = KEYS[1], tonumber(ARGV[1])
+${WRITE}
+local h = redis.call('HMGET', key, 'exp', 'v', 'ix', 'f"absoluteExpiresAt"')
+local exp = tonumber(h[1])
+if exp == nil or exp <= now then return 'missing' end
+if ARGV[2] ~= '' and h[2] ~= ARGV[2] then return 'conflict' end
+local deletes = tonumber(ARGV[5])
+local del = {}
+for i = 6, 5 + deletes do del[#del + 1] = ARGV[i] end
+if ARGV[3] == '-' then del[#del + 1] = 'ix' end
+if #del > 0 then chunked('HDEL', del) end
+local v = tonumber(h[2]) + 1
+local at = math.min(tonumber(ARGV[4]), tonumber(h[4]))
+local set = { 'v', string.format('%d', v), 'exp', string.format('%.17g', at) }
+if ARGV[3] ~= '' and ARGV[3] ~= '-' then set[5] = 'ix'; set[6] = ARGV[3] end
+for i = 6 + deletes, #ARGV do set[#set + 1] = ARGV[i] end
+chunked('HSET', set)
+expireAt(at)
+return { 'ok', h[3] or '', v }`,
 )
 
 /** ARGV: now, lastSeenAt, idleExpiresAt. 1 if the live session was extended, else 0. */
 export const TOUCH = script(
   'touch',
-  `${LIVE_EXP}${SET_EXPIRY}
-if not live then return 0 end
-redis.call('HSET', key, 'f"lastSeenAt"', ARGV[2], 'f"idleExpiresAt"', ARGV[3])
-expire()
+  `local key, now = KEYS[1], tonumber(ARGV[1])
+${WRITE}
+local h = redis.call('HMGET', key, 'exp', 'f"absoluteExpiresAt"')
+local exp = tonumber(h[1])
+if exp == nil or exp <= now then return 0 end
+local at = math.min(tonumber(ARGV[3]), tonumber(h[2]))
+redis.call('HSET', key, 'f"lastSeenAt"', ARGV[2], 'f"idleExpiresAt"', ARGV[3], 'exp', string.format('%.17g', at))
+expireAt(at)
 return 1`,
 )
 

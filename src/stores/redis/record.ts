@@ -1,5 +1,6 @@
 /** How a SessionRecord maps to the fields of its Redis hash (layout in record-scripts.ts). */
 import { expiresAt } from '../types.js'
+import type { RedisLike } from './client.js'
 import type { SessionPatch, SessionRecord } from '../types.js'
 
 /** Hash field of a top-level data key: JSON-quoted, so any string (even `__proto__`) is safe. */
@@ -47,19 +48,32 @@ export function patchFields(patch: SessionPatch): { deletes: string[]; sets: str
   return { deletes, sets }
 }
 
-/** Rebuilds a record from a flat field/value reply starting at `from`; other fields are skipped. */
-export function parseRecord(reply: readonly string[], from = 0): SessionRecord {
+/**
+ * The session hash under `key` as flat field/value pairs ([] when there is none): one plain
+ * HGETALL, with no script around it. Liveness is then decided here, by {@link parseLiveRecord}.
+ */
+export async function readHash(redis: RedisLike, key: string): Promise<string[]> {
+  return toStrings(await redis.send(key, ['HGETALL', key]))
+}
+
+/**
+ * Rebuilds the record from a session hash's pairs, or null when it is not live at `now` (no hash,
+ * a tombstone, or its `exp` passed: Redis's TTL only frees memory, the injected clock decides).
+ */
+export function parseLiveRecord(pairs: readonly string[], now: number): SessionRecord | null {
   let version: string | undefined
+  let exp = Number.NaN
   const fields: string[] = []
   const data: string[] = []
-  for (let i = from; i + 1 < reply.length; i += 2) {
-    const field = reply[i] as string
-    const value = reply[i + 1] as string
-    if (field === 'v') version = value
+  for (let i = 0; i + 1 < pairs.length; i += 2) {
+    const field = pairs[i] as string
+    const value = pairs[i + 1] as string
+    if (field.startsWith('d"')) data.push(`${field.slice(1)}:${value}`)
     else if (field.startsWith('f"')) fields.push(`${field.slice(1)}:${value}`)
-    else if (field.startsWith('d"')) data.push(`${field.slice(1)}:${value}`)
+    else if (field === 'v') version = value
+    else if (field === 'exp') exp = Number(value)
   }
-  if (version === undefined) throw new Error('RedisStore: a session hash has no version field')
+  if (!(exp > now) || version === undefined) return null
   // One JSON.parse of text we wrote: it defines `__proto__` as an own key and returns a copy no
   // caller shares with another.
   const json = `{"v":${version},${fields.map(withComma).join('')}"data":{${data.join(',')}}}`
@@ -70,8 +84,13 @@ function withComma(member: string): string {
   return `${member},`
 }
 
-/** A reply as an array of strings (Buffers as UTF-8, nil as ''); throws on any other shape. */
+/**
+ * A reply as an array of strings (Buffers as UTF-8, nil as ''); a map reply (RESP3) as its flat
+ * key/value pairs; throws on any other shape.
+ */
 export function toStrings(reply: unknown): string[] {
+  if (reply instanceof Map) reply = [...(reply as Map<unknown, unknown>)].flat()
+  else if (isPlainObject(reply)) reply = Object.entries(reply).flat()
   if (!Array.isArray(reply)) throw new Error('RedisStore: expected an array reply from Redis')
   return reply.map(function toText(item: unknown) {
     if (typeof item === 'string') return item
@@ -80,4 +99,10 @@ export function toStrings(reply: unknown): string[] {
     if (Buffer.isBuffer(item)) return item.toString('utf8')
     throw new Error('RedisStore: unexpected item in a reply from Redis')
   })
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false
+  const proto = Object.getPrototypeOf(value) as unknown
+  return proto === Object.prototype || proto === null
 }

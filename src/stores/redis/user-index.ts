@@ -4,8 +4,8 @@ import { sessionLimitReached } from '../../errors.js'
 import { runScript } from './client.js'
 import type { RedisLike } from './client.js'
 import { ADD, READ, SET_IF } from './index-scripts.js'
-import { EVICT, GET, PEEK } from './record-scripts.js'
-import { parseRecord, toStrings } from './record.js'
+import { EVICT, PEEK } from './record-scripts.js'
+import { parseLiveRecord, readHash, toStrings } from './record.js'
 import type { SessionRecord, UserSessionEntry } from '../types.js'
 
 /** What the index steps need from the store. */
@@ -189,15 +189,15 @@ export async function listUser(ctx: IndexContext, userId: string): Promise<UserS
   })
   const replies = await Promise.all(
     entries.map(function get(e) {
-      return runScript(ctx.redis, GET, ctx.sessionKey(e.key), [String(now)])
+      return readHash(ctx.redis, ctx.sessionKey(e.key))
     }),
   )
   const listed: Array<{ entry: Entry; record: SessionRecord }> = []
   entries.forEach(function keepOwned(entry, i) {
-    if (replies[i] === null || replies[i] === undefined) return
-    const fields = toStrings(replies[i])
-    if (valueOf(fields, 'ix') === ident(entry.seq, userId))
-      listed.push({ entry, record: parseRecord(fields) })
+    const fields = replies[i]!
+    if (valueOf(fields, 'ix') !== ident(entry.seq, userId)) return
+    const record = parseLiveRecord(fields, now)
+    if (record !== null) listed.push({ entry, record })
   })
   listed.sort(function byAge(a, b) {
     return a.entry.createdAt - b.entry.createdAt || Number(a.entry.seq) - Number(b.entry.seq)
