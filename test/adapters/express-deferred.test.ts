@@ -21,7 +21,7 @@ async function serve(t: TestContext, app: express.Express) {
   return srv
 }
 
-function appWith(options: Parameters<typeof session>[0] = {}) {
+function appWith(options: Omit<NonNullable<Parameters<typeof session>[0]>, 'secret'> = {}) {
   const store = spyStore(new MemoryStore())
   const app = express()
   app.use(session({ secret: newSecret(), store, ...options }))
