@@ -29,6 +29,8 @@ import { send } from '../helpers/http.js'
 /** Time in the app beyond the store's limit (HTTP parsing, Express, JSON, the event loop). */
 export const LATENCY_MARGIN_MS = 300
 export const RATE_PER_S = 100
+/** Failure bursts one outage may open at its edges (see the store.error check). */
+export const MAX_BURSTS = 5
 export const USERS = 20
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -185,7 +187,8 @@ export async function loadThroughFault(
       `max time in the app ${slowest(samples, inApp)} ms (during the fault ` +
         `${slowest(during, inApp)} ms); max client latency during the fault ` +
         `${slowest(during, latency)} ms; event-loop stall max ${stallMs} ms; store.error events: ` +
-        `${storeErrors.length}; users whose cookie was replaced: ${replaced.size}; down ` +
+        `${storeErrors.length} (at ${storeErrors.map((e) => `+${e.time - downAt}`).join(', ')} ms); ` +
+        `users whose cookie was replaced: ${replaced.size}; down ` +
         `${upAt - downAt} ms; first 200 after up: ` +
         (recovered === undefined ? 'none' : `${recovered.doneInAppAt - upDoneAt} ms`),
     ),
@@ -243,12 +246,15 @@ export async function loadThroughFault(
       : 'once the store is back (empty), every request is served, logged out') +
       `; ${timelineText}`,
   )
+  // Once per failure burst: the first failure after a success emits, until a call succeeds again.
+  // A store going away flaps for a moment (a PostgreSQL backend answers a query already sent
+  // before it notices its postmaster is gone; a reply sent just before the slowdown still comes
+  // in time), so a few bursts can open at the edge; one per failed request would be hundreds.
   const failed = samples.filter((s) => s.status === 503 || (s.status === 200 && !s.asUser))
-  assert.equal(
-    storeErrors.length,
-    1,
-    `store.error once for the outage, not once per request (${failed.length} requests failed ` +
-      `or went anonymous)`,
+  assert.ok(
+    storeErrors.length >= 1 && storeErrors.length <= MAX_BURSTS,
+    `store.error once per failure burst, not once per request: ${storeErrors.length} events ` +
+      `for ${failed.length} requests that failed or went anonymous`,
   )
   assert.ok(
     storeErrors.every((e) => e.time >= downAt && e.time <= settledAt),
