@@ -89,6 +89,25 @@ export class TetherError extends Error {
   }
 }
 
+/**
+ * A refusal of a client's request (429 throttled, 403 CSRF): a `TetherError` without a stack
+ * trace. The client caused it, not the code, so a stack would say nothing, and an attacker
+ * sending thousands of bad tokens would otherwise make the server capture one per request.
+ */
+export function refusal(
+  code: TetherErrorCode,
+  message: string,
+  opts: { retryAfter?: number } = {},
+): TetherError {
+  const limit = Error.stackTraceLimit
+  Error.stackTraceLimit = 0
+  try {
+    return new TetherError(code, message, opts)
+  } finally {
+    Error.stackTraceLimit = limit
+  }
+}
+
 /** Type guard that survives duplicate module instances (checks the shape, not the prototype). */
 export function isTetherError(err: unknown): err is TetherError {
   return (

@@ -4,7 +4,7 @@ import { csrfAnchor } from '../core/session-rules.js'
 import { checkRequestOrigin, originOf, type OriginFailure } from '../csrf/origin-check.js'
 import type { ResolvedCsrfOptions } from '../csrf/options.js'
 import { isNonce, type CsrfTokens } from '../csrf/token.js'
-import { TetherError } from '../errors.js'
+import { refusal, type TetherError } from '../errors.js'
 import { DUPLICATE, readCookie } from './read-cookie.js'
 import type { RequestView } from './request-view.js'
 
@@ -24,7 +24,7 @@ const MESSAGES: { readonly [R in CsrfFailure]: string } = {
 
 /** The 403 error for a refused request (the message names no token, nonce or id). */
 export function csrfRejected(reason: CsrfFailure): TetherError {
-  return new TetherError('TETHER_CSRF_REJECTED', MESSAGES[reason])
+  return refusal('TETHER_CSRF_REJECTED', MESSAGES[reason])
 }
 
 /** Whether the CSRF checks look at this request at all. */

@@ -1,6 +1,6 @@
 import type { RequestContext, SessionState, UserSessions } from '../core/manager-types.js'
 import type { OptionNames } from '../core/unknown-options.js'
-import { TetherError } from '../errors.js'
+import { refusal, type TetherError } from '../errors.js'
 import type { AdapterHooks } from './adapter-hooks.js'
 import type { CookieOptions } from './cookie.js'
 import { csrfRejected, isUnsafe, refuseCrossSite, refuseToken, type CsrfFailure } from './csrf.js'
@@ -182,7 +182,7 @@ async function loadInto<N, R>(request: RequestSession<N, R>): Promise<void> {
   if (outcome.session === null && outcome.retryAfterS !== undefined) {
     // The invalid cookie is cleared, so a real user holding a stale one gets through next time.
     request.clearCookie()
-    throw new TetherError(
+    throw refusal(
       'TETHER_RATE_LIMITED',
       'too many invalid session tokens from this address; retry later',
       { retryAfter: outcome.retryAfterS },

@@ -21,10 +21,10 @@ async function serve(t: TestContext, app: express.Express) {
   return srv
 }
 
-function appWith(options: Omit<NonNullable<Parameters<typeof session>[0]>, 'secret'> = {}) {
+function appWith(options: { saveUninitialized?: boolean } = {}) {
   const store = spyStore(new MemoryStore())
   const app = express()
-  app.use(session({ secret: newSecret(), store, ...options }))
+  app.use(session({ ...options, secret: newSecret(), store }))
   return { app, store }
 }
 
