@@ -78,14 +78,15 @@ export function spawnOwned(
     kill(signal = 'SIGTERM') {
       if (!isRunning()) return Promise.resolve()
       return new Promise<void>(function waitExit(resolve) {
+        // ChildProcess.kill signals this child's pid, and only it; a no-op once it has exited.
         const force = setTimeout(function forceKill() {
-          if (child.pid !== undefined) process.kill(child.pid, 'SIGKILL')
+          child.kill('SIGKILL')
         }, 5000)
         child.once('exit', function exited() {
           clearTimeout(force)
           resolve()
         })
-        if (child.pid !== undefined) process.kill(child.pid, signal)
+        child.kill(signal)
       })
     },
   }
