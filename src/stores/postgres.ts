@@ -195,6 +195,12 @@ export class PostgresStore implements SessionStore, NotBeforeMarks {
     if (this.options.autoCreate) await this.ensureTable()
     const client = await this.pool.connect()
     let broken: unknown
+    // A checked-out client whose connection drops emits 'error'; unheard, that event would crash
+    // the process. The statement in flight rejects with the same error, which is what we report.
+    function connectionLost(err: unknown): void {
+      broken = err
+    }
+    client.on('error', connectionLost)
     try {
       await client.query('BEGIN')
       await client.query(this.sql.lockUser, [this.options.table, values[1]])
@@ -212,10 +218,12 @@ export class PostgresStore implements SessionStore, NotBeforeMarks {
       await client.query('COMMIT')
       return rows[0].evicted
     } catch (err) {
-      broken = await rollback(client)
+      broken = (await rollback(client)) ?? broken
       throw err
     } finally {
-      // A client whose ROLLBACK failed is in an unknown state: release(err) discards it.
+      // A client whose connection dropped or whose ROLLBACK failed is in an unknown state:
+      // release(err) discards it.
+      client.off('error', connectionLost)
       client.release(broken as Error | undefined)
     }
   }
