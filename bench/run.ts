@@ -16,6 +16,9 @@ import { runProfile } from './lib/run-profile.js'
 import { summarize, table } from './lib/report.js'
 import { QUICK, SCENARIOS, scenarioByName, type Route, type Scenario } from './lib/scenarios.js'
 import { runSuite } from './lib/suite.js'
+import { judge, targetTable, type TargetResult } from './lib/targets.js'
+import { judgeMemory, measureMemory, memoryReport, type MemoryVerdicts } from './memory/run.js'
+import { runMicro } from './micro/run.js'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
 const RESULTS = join(ROOT, 'bench', 'results')
@@ -100,10 +103,58 @@ async function loadRun(args: BenchArgs): Promise<number> {
     cases: summaries,
     skipped: suite.skipped,
   }
+  let failed = suite.cases.length === 0
+  let targets: TargetResult[] | undefined
+  let memory: (Awaited<ReturnType<typeof measureMemory>> & MemoryVerdicts) | undefined
+  if (args.check) {
+    console.log('')
+    const result = await measureMemory()
+    const verdicts = judgeMemory(result)
+    console.log(memoryReport(result, verdicts))
+    memory = { ...result, ...verdicts }
+    targets = [...judge(summaries), ...memoryTargets(verdicts, result.bytesPerSession)]
+    console.log(
+      `\ntargets (issue 12 "Targets", issue 14 point 6), steal ${suite.stealPct.toFixed(1)} %:`,
+    )
+    console.log(targetTable(targets))
+    failed ||= targets.some((t) => t.verdict === 'FAIL')
+  }
+  writeResults(args, { ...doc, targets, memory })
+  return failed ? 1 : 0
+}
+
+function memoryTargets(v: MemoryVerdicts, bytes: number): TargetResult[] {
+  const what = 'MemoryStore, 100,000 small sessions'
+  return [
+    {
+      id: 'memory-per-session',
+      what: `${what}: heap per session`,
+      measured: `${bytes.toFixed(0)} B`,
+      wanted: '< 1024 B',
+      verdict: v.perSession,
+    },
+    {
+      id: 'memory-flat-eviction',
+      what: `${what}: heap flat as eviction goes on`,
+      measured: '',
+      wanted: 'flat',
+      verdict: v.flatAfterEviction,
+    },
+    {
+      id: 'memory-flat-sweep',
+      what: `${what}: heap back to empty once swept`,
+      measured: '',
+      wanted: 'flat',
+      verdict: v.flatAfterSweep,
+    },
+  ]
+}
+
+/** bench/results/<file> (latest.json, micro.json, memory.json), and `--json` when given. */
+function writeResults(args: BenchArgs, doc: object, file = 'latest.json'): void {
   mkdirSync(RESULTS, { recursive: true })
-  writeFileSync(join(RESULTS, 'latest.json'), JSON.stringify(doc, null, 2) + '\n')
+  writeFileSync(join(RESULTS, file), JSON.stringify(doc, null, 2) + '\n')
   if (args.json !== null) writeFileSync(args.json, JSON.stringify(doc, null, 2) + '\n')
-  return suite.skipped.length > 0 && suite.cases.length === 0 ? 1 : 0
 }
 
 async function main(): Promise<number> {
@@ -114,6 +165,23 @@ async function main(): Promise<number> {
   }
   stopChildrenOnExit(async () => {})
   ensureBuild(ROOT)
+  if (args.micro) {
+    const micro = await runMicro()
+    writeResults(args, { date: new Date().toISOString(), machine: machine(), micro }, 'micro.json')
+    return 0
+  }
+  if (args.memory) {
+    const result = await measureMemory()
+    const verdicts = judgeMemory(result)
+    console.log(memoryReport(result, verdicts))
+    const memory = { ...result, ...verdicts }
+    writeResults(
+      args,
+      { date: new Date().toISOString(), machine: machine(), memory },
+      'memory.json',
+    )
+    return Object.values(verdicts).includes('FAIL') ? 1 : 0
+  }
   if (args.profile !== null) {
     const [scenario] = selectScenarios({ ...args, only: [args.profile] })
     return runProfile(scenario!, {

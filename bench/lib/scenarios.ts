@@ -130,6 +130,7 @@ export const QUICK = [
   'tether-sealed',
   'tether-nocookie',
   'tether-forged',
+  'tether-forged-nothrottle',
   'tether-expired',
 ]
 

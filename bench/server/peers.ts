@@ -1,17 +1,11 @@
 /**
  * The incumbents, each configured as its README does: express-session (MemoryStore and
  * connect-redis), iron-session 8 on Express, @fastify/session and @fastify/secure-session.
+ * Each builder imports its libraries when it runs.
  */
 import { createServer } from 'node:http'
-import express from 'express'
-import expressSession from 'express-session'
-import { RedisStore as ConnectRedisStore } from 'connect-redis'
-import Fastify, {
-  type FastifyInstance,
-  type FastifyPluginAsync,
-  type FastifyRequest,
-} from 'fastify'
-import { getIronSession } from 'iron-session'
+import type express from 'express'
+import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify'
 import type { createClient } from 'redis'
 import { listen, type Listening } from './listen.js'
 import { bump, USER, whoami, type Bag } from './routes.js'
@@ -19,7 +13,8 @@ import { bump, USER, whoami, type Bag } from './routes.js'
 type RedisClient = ReturnType<typeof createClient>
 
 /** The three routes on an Express app whose `req.session` is express-session's. */
-function expressSessionApp(middleware: express.RequestHandler): express.Express {
+async function expressSessionApp(middleware: express.RequestHandler): Promise<express.Express> {
+  const { default: express } = await import('express')
   const app = express()
   app.use(middleware)
   app.get('/login', function login(req, res) {
@@ -36,8 +31,9 @@ function expressSessionApp(middleware: express.RequestHandler): express.Express 
 }
 
 export async function expressSessionMemory(secret: string): Promise<Listening> {
+  const { default: expressSession } = await import('express-session')
   const middleware = expressSession({ secret, resave: false, saveUninitialized: false })
-  return listen(createServer(expressSessionApp(middleware)))
+  return listen(createServer(await expressSessionApp(middleware)))
 }
 
 /** As connect-redis's README configures it, with `rolling: true` as the issue's tutorial does. */
@@ -46,6 +42,8 @@ export async function expressSessionRedis(
   client: RedisClient,
   prefix: string,
 ): Promise<Listening> {
+  const { default: expressSession } = await import('express-session')
+  const { RedisStore: ConnectRedisStore } = await import('connect-redis')
   const store = new ConnectRedisStore({ client, prefix: `${prefix}cr:` })
   const middleware = expressSession({
     store,
@@ -54,10 +52,12 @@ export async function expressSessionRedis(
     saveUninitialized: false,
     rolling: true,
   })
-  return listen(createServer(expressSessionApp(middleware)))
+  return listen(createServer(await expressSessionApp(middleware)))
 }
 
 export async function ironSession(secret: string): Promise<Listening> {
+  const { default: express } = await import('express')
+  const { getIronSession } = await import('iron-session')
   const options = { password: secret, cookieName: 'iron', cookieOptions: { secure: false } }
   const app = express()
   app.get('/login', function login(req, res, next) {
@@ -106,6 +106,7 @@ function sessionOf(request: FastifyRequest): GetSet {
 }
 
 async function fastifyApp(register: (app: FastifyInstance) => Promise<void>): Promise<Listening> {
+  const { default: Fastify } = await import('fastify')
   const app = Fastify()
   await register(app)
   app.get('/login', function login(request, reply) {

@@ -5,12 +5,7 @@
  */
 import net from 'node:net'
 import { join } from 'node:path'
-import pg from 'pg'
-import { createClient } from 'redis'
-import { MemoryStore } from 'tether-session'
-import { PostgresStore } from 'tether-session/stores/postgres'
-import { RedisStore } from 'tether-session/stores/redis'
-import { SqliteStore } from 'tether-session/stores/sqlite'
+import type { createClient } from 'redis'
 import type { StoreKind } from '../lib/scenarios.js'
 
 export interface ServerEnv {
@@ -40,13 +35,15 @@ export function readEnv(): ServerEnv {
 /** SQL statements sent by this process's `pg` clients (Pool.query goes through Client.query). */
 export const sqlCounter = { statements: 0 }
 
-function countStatements(): void {
+async function countStatements(): Promise<typeof import('pg').default> {
+  const { default: pg } = await import('pg')
   const proto = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown }
   const query = proto.query
   proto.query = function countedQuery(this: unknown, ...args: unknown[]) {
     sqlCounter.statements++
     return query.apply(this, args)
   }
+  return pg
 }
 
 /** The PostgreSQL table of a run (see `prefix`). */
@@ -92,6 +89,7 @@ function countRedisBatches(): void {
 
 export async function openRedis(url: string): Promise<RedisClient> {
   countRedisBatches()
+  const { createClient } = await import('redis')
   const client = createClient({ url })
   client.on('error', () => {})
   await client.connect()
@@ -108,20 +106,24 @@ export interface OpenStore {
 export async function tetherStore(kind: StoreKind, env: ServerEnv): Promise<OpenStore> {
   switch (kind) {
     case 'memory': {
+      const { MemoryStore } = await import('tether-session')
       const store = new MemoryStore({ maxEntries: 100_000 })
       return { store, close: () => store.close() }
     }
     case 'sqlite': {
+      const { SqliteStore } = await import('tether-session/stores/sqlite')
       const store = new SqliteStore({ path: join(env.sqliteDir, 'sessions.db') })
       return { store, close: () => store.close() }
     }
     case 'redis': {
       const client = await openRedis(env.redisUrl)
+      const { RedisStore } = await import('tether-session/stores/redis')
       const store = new RedisStore({ client, prefix: `${env.prefix}t:` })
       return { store, close: async () => void (await client.quit()) }
     }
     case 'postgres': {
-      countStatements()
+      const pg = await countStatements()
+      const { PostgresStore } = await import('tether-session/stores/postgres')
       const pool = new pg.Pool({ connectionString: env.databaseUrl, max: 10 })
       const store = new PostgresStore({ pool, table: pgTable(env.prefix) })
       await store.migrate()

@@ -1,18 +1,10 @@
 /**
  * Tether on every adapter, through the public entry points (`tether-session/express`, ...), with
- * the same three routes. `options` carries the secret, the store and any scenario option.
+ * the same three routes. `options` carries the secret, the store and any scenario option. Each
+ * builder imports its framework and adapter when it runs.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import express from 'express'
-import Fastify from 'fastify'
-import { Hono } from 'hono'
-import Koa from 'koa'
-import session, { tetherErrorHandler } from 'tether-session/express'
-import fastifySession from 'tether-session/fastify'
-import { session as honoSession, type SessionEnv } from 'tether-session/hono'
-import { session as koaSession } from 'tether-session/koa'
-import { createSessions as nodeSessions } from 'tether-session/node'
-import { createSessions as fetchSessions } from 'tether-session/fetch'
+import type { SessionEnv } from 'tether-session/hono'
 import { serveFetch } from './floors.js'
 import { listen, type Listening } from './listen.js'
 import { bump, USER, whoami, type Bag } from './routes.js'
@@ -49,6 +41,8 @@ function pathOf(url: string | undefined): string {
 }
 
 export async function tetherExpress(options: TetherOptions): Promise<Listening> {
+  const { default: express } = await import('express')
+  const { default: session, tetherErrorHandler } = await import('tether-session/express')
   const app = express()
   app.use(session(options as never))
   app.get(['/login', '/me', '/whoami'], function routes(req, res, next) {
@@ -59,6 +53,8 @@ export async function tetherExpress(options: TetherOptions): Promise<Listening> 
 }
 
 export async function tetherFastify(options: TetherOptions): Promise<Listening> {
+  const { default: Fastify } = await import('fastify')
+  const { default: fastifySession } = await import('tether-session/fastify')
   const app = Fastify()
   await app.register(fastifySession, options as never)
   app.get('/*', async function routes(request) {
@@ -69,6 +65,8 @@ export async function tetherFastify(options: TetherOptions): Promise<Listening> 
 }
 
 export async function tetherHono(options: TetherOptions): Promise<Listening> {
+  const { Hono } = await import('hono')
+  const { session: honoSession } = await import('tether-session/hono')
   const app = new Hono<SessionEnv>()
   app.use(honoSession(options as never))
   app.get('*', async (c) => c.json(await route(c.req.path, asBag(c.get('session')))))
@@ -76,6 +74,8 @@ export async function tetherHono(options: TetherOptions): Promise<Listening> {
 }
 
 export async function tetherKoa(options: TetherOptions): Promise<Listening> {
+  const { default: Koa } = await import('koa')
+  const { session: koaSession } = await import('tether-session/koa')
   const app = new Koa()
   app.use(koaSession(options as never))
   app.use(async function routes(ctx) {
@@ -87,6 +87,7 @@ export async function tetherKoa(options: TetherOptions): Promise<Listening> {
 }
 
 export async function tetherNode(options: TetherOptions): Promise<Listening> {
+  const { createSessions: nodeSessions } = await import('tether-session/node')
   const sessions = nodeSessions(options as never)
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
@@ -102,6 +103,7 @@ export async function tetherNode(options: TetherOptions): Promise<Listening> {
 }
 
 export async function tetherFetch(options: TetherOptions): Promise<Listening> {
+  const { createSessions: fetchSessions } = await import('tether-session/fetch')
   const sessions = fetchSessions({ ...options, clientIp: () => '127.0.0.1' } as never)
   return serveFetch(
     sessions.route(async function routes(request, s) {
