@@ -7,7 +7,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { LoadGenerator, ScenarioServer } from './children.js'
 import { JIFFY_US, readCpuTimes } from './machine.js'
-import { cookieHeader, get, setCookieBytes } from './probe.js'
+import { cookieHeader, get, setCookieBytes, type Answer } from './probe.js'
 import type { LoadJob } from './protocol.js'
 import type { BenchRedis } from './redis.js'
 import type { Route, Scenario } from './scenarios.js'
@@ -108,6 +108,15 @@ function credentialBytes(c: Credential): number {
 
 const SEQUENTIAL = 20
 
+/** A logged-in session must answer as the routes say, or the figures measure something else. */
+function checkProbe(scenario: Scenario, route: Route, probe: Answer): void {
+  if (scenario.credential !== 'login' && scenario.credential !== 'bearer') return
+  const expected = route === 'me' ? /^\{"n":\d+\}$/ : /"id":"u1"/
+  if (probe.status !== 200 || !expected.test(probe.body)) {
+    throw new Error(`/${route} answered ${probe.status} ${probe.body.slice(0, 80)}`)
+  }
+}
+
 /** Redis batches per request over requests sent one at a time, before the load. */
 async function sequentialRoundTrips(
   server: ScenarioServer,
@@ -143,6 +152,7 @@ export async function measureRoutes(
       probeHeaders['cookie'] = `${cred.forge.name}=${forgeToken(cred.forge.template, randomBytes)}`
     }
     const probe = await get(server.port, path, probeHeaders)
+    checkProbe(scenario, route, probe)
     const roundTrips = await sequentialRoundTrips(server, path, cred)
     const job = {
       port: server.port,

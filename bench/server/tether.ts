@@ -21,17 +21,20 @@ function asBag(s: unknown): Bag & TetherSession {
   return s as Bag & TetherSession
 }
 
-/** The three routes on a session: the answer's body. */
-async function route(path: string, s: Bag & TetherSession): Promise<unknown> {
+/**
+ * The three routes: the answer's body. `current()` gives the request's session; it is read again
+ * after `login()`, which gives the request a new session object on some adapters (Express).
+ */
+async function route(path: string, current: () => unknown): Promise<unknown> {
   switch (path) {
     case '/login':
-      await s.login(USER.id)
-      s['user'] = USER
+      await asBag(current()).login(USER.id)
+      asBag(current())['user'] = USER
       return { ok: true }
     case '/me':
-      return { n: bump(s) }
+      return { n: bump(asBag(current())) }
     default:
-      return whoami(s)
+      return whoami(asBag(current()))
   }
 }
 
@@ -46,7 +49,7 @@ export async function tetherExpress(options: TetherOptions): Promise<Listening> 
   const app = express()
   app.use(session(options as never))
   app.get(['/login', '/me', '/whoami'], function routes(req, res, next) {
-    route(req.path, asBag(req.session)).then((body) => void res.json(body), next)
+    route(req.path, () => req.session).then((body) => void res.json(body), next)
   })
   app.use(tetherErrorHandler())
   return listen(createServer(app))
@@ -58,7 +61,7 @@ export async function tetherFastify(options: TetherOptions): Promise<Listening> 
   const app = Fastify()
   await app.register(fastifySession, options as never)
   app.get('/*', async function routes(request) {
-    return route(pathOf(request.url), asBag(request.session))
+    return route(pathOf(request.url), () => request.session)
   })
   await app.listen({ port: 0, host: '127.0.0.1' })
   return { server: app.server, close: () => app.close() }
@@ -69,7 +72,7 @@ export async function tetherHono(options: TetherOptions): Promise<Listening> {
   const { session: honoSession } = await import('tether-session/hono')
   const app = new Hono<SessionEnv>()
   app.use(honoSession(options as never))
-  app.get('*', async (c) => c.json(await route(c.req.path, asBag(c.get('session')))))
+  app.get('*', async (c) => c.json(await route(c.req.path, () => c.get('session'))))
   return serveFetch(app.fetch)
 }
 
@@ -79,7 +82,7 @@ export async function tetherKoa(options: TetherOptions): Promise<Listening> {
   const app = new Koa()
   app.use(koaSession(options as never))
   app.use(async function routes(ctx) {
-    ctx.body = await route(ctx.path, asBag(ctx.session))
+    ctx.body = await route(ctx.path, () => ctx.session)
   })
   app.silent = true
   const callback = app.callback()
@@ -92,7 +95,8 @@ export async function tetherNode(options: TetherOptions): Promise<Listening> {
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
       // With `res`, the session is committed before the response's headers leave.
-      const body = await route(pathOf(req.url), asBag(await sessions.load(req, res)))
+      const session = await sessions.load(req, res)
+      const body = await route(pathOf(req.url), () => session)
       res.setHeader('Content-Type', 'application/json')
       res.end(JSON.stringify(body))
     } catch (err) {
@@ -107,7 +111,7 @@ export async function tetherFetch(options: TetherOptions): Promise<Listening> {
   const sessions = fetchSessions({ ...options, clientIp: () => '127.0.0.1' } as never)
   return serveFetch(
     sessions.route(async function routes(request, s) {
-      return Response.json(await route(new URL(request.url).pathname, asBag(s)))
+      return Response.json(await route(new URL(request.url).pathname, () => s))
     }),
   )
 }
