@@ -153,7 +153,8 @@ export async function measureRoutes(
     }
     const probe = await get(server.port, path, probeHeaders)
     checkProbe(scenario, route, probe)
-    const roundTrips = await sequentialRoundTrips(server, path, cred)
+    const usesRedis = scenario.store === 'redis'
+    const roundTrips = usesRedis ? await sequentialRoundTrips(server, path, cred) : null
     const job = {
       port: server.port,
       path,
@@ -172,7 +173,6 @@ export async function measureRoutes(
     const served = Math.max(1, mark1.requests - mark0.requests)
     const cpuUs = mark1.cpu.user + mark1.cpu.system - (mark0.cpu.user + mark0.cpu.system)
     const byCommand = stats0 !== null && stats1 !== null ? commandDelta(stats0, stats1) : null
-    const usesRedis = scenario.store === 'redis'
     samples.set(route, {
       rps: result.requests / result.seconds,
       p50Ms: result.latencyP50Ms,
@@ -180,7 +180,7 @@ export async function measureRoutes(
       cpuUsPerReq: cpuUs / served,
       redisCmdsPerReq: usesRedis && byCommand !== null ? sum(byCommand) / served : null,
       redisByCommand: usesRedis ? byCommand : null,
-      redisRoundTripsPerReq: usesRedis ? roundTrips : null,
+      redisRoundTripsPerReq: roundTrips,
       sqlPerReq: scenario.store === 'postgres' ? (mark1.sql - mark0.sql) / served : null,
       rssBytes: mark1.rss,
       cookieBytes: credentialBytes(cred),

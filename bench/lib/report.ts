@@ -34,6 +34,11 @@ export interface CaseSummary {
   peer: string | null
   /** Median req/s over the peer's median req/s. */
   ratio: number | null
+  /**
+   * The peer's median CPU µs per request over this case's: requests per CPU second against the
+   * peer's. Steadier than `ratio` when other processes take CPU time from the server.
+   */
+  cpuRatio: number | null
 }
 
 const ADAPTERS = ['fastify', 'hono', 'koa', 'node', 'fetch']
@@ -71,7 +76,7 @@ function nullableSpread(values: Array<number | null>): Spread | null {
   return present.length === 0 ? null : spread(present)
 }
 
-function summarizeOne(c: CaseSamples): Omit<CaseSummary, 'peer' | 'ratio'> {
+function summarizeOne(c: CaseSamples): Omit<CaseSummary, 'peer' | 'ratio' | 'cpuRatio'> {
   const s = c.samples
   const last = s[s.length - 1]!
   const pick = (f: (x: Sample) => number) => spread(s.map(f))
@@ -130,6 +135,7 @@ export function summarize(cases: CaseSamples[]): CaseSummary[] {
       ...c,
       peer: peer === undefined ? null : peer.name,
       ratio: peer === undefined ? null : c.rps.median / peer.rps.median,
+      cpuRatio: peer === undefined ? null : peer.cpuUsPerReq.median / c.cpuUsPerReq.median,
     }
   })
 }
@@ -148,6 +154,7 @@ export function table(summaries: CaseSummary[]): string {
     'case',
     'req/s median (min–max)',
     'vs peer',
+    'CPU vs peer',
     'p50 ms',
     'p99 ms',
     'CPU µs/req',
@@ -170,6 +177,7 @@ export function table(summaries: CaseSummary[]): string {
       c.name + (odd ? ' !' : ''),
       range(c.rps),
       c.ratio === null ? '' : `${fmt(c.ratio, 2)}× ${c.peer?.split('/')[0] ?? ''}`,
+      c.cpuRatio === null ? '' : `${fmt(c.cpuRatio, 2)}×`,
       fmt(c.p50Ms.median, 1),
       fmt(c.p99Ms.median, 1),
       range(c.cpuUsPerReq),

@@ -3,6 +3,7 @@
  * summaries. Synthetic summaries; no load runs here.
  */
 import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
 import { peerScenario, summarize, type CaseSummary } from '../../bench/lib/report.js'
 import { SCENARIOS } from '../../bench/lib/scenarios.js'
@@ -52,12 +53,14 @@ describe('bench targets', () => {
   it('takes medians over repetitions and reads each case against its peer on the same route', () => {
     const s = cases([
       ['express-session-redis', 'me', [{ rps: 1000 }, { rps: 900 }, { rps: 1100 }]],
-      ['tether-redis', 'me', [{ rps: 1300 }, { rps: 1200 }, { rps: 5000 }]],
+      ['tether-redis', 'me', [{ rps: 1300 }, { rps: 1200, cpuUsPerReq: 50 }, { rps: 5000 }]],
     ])
     const tether = s.find((c) => c.name === 'tether-redis/me')!
     assert.deepEqual(tether.rps, { median: 1300, min: 1200, max: 5000 })
     assert.equal(tether.peer, 'express-session-redis/me')
     assert.equal(tether.ratio, 1.3)
+    // CPU µs per request: the peer's median (100) over this case's median (100 of 50, 100, 100).
+    assert.equal(tether.cpuRatio, 1)
   })
 
   it('passes the Redis write target at 1.3× with 6 commands in 2 round trips, fails at 7', () => {
@@ -69,7 +72,7 @@ describe('bench targets', () => {
       ]),
     )
     assert.equal(verdictOf(ok, 'redis-write')?.verdict, 'PASS')
-    assert.equal(verdictOf(ok, 'redis-write')?.measured, '1.30×')
+    assert.equal(verdictOf(ok, 'redis-write')?.measured, '1.30× (CPU 1.00×)')
     assert.equal(verdictOf(ok, 'redis-write-commands')?.verdict, 'PASS')
     assert.equal(verdictOf(ok, 'redis-write-round-trips')?.verdict, 'PASS')
     const bad = judge(
@@ -138,5 +141,14 @@ describe('bench targets', () => {
     assert.equal(peerScenario('tether-sealed'), 'iron-session')
     assert.equal(peerScenario('tether-fastify-memory'), 'fastify-session')
     assert.equal(peerScenario('tether-koa-redis'), 'koa-floor')
+  })
+
+  it('bench/README.md describes every scenario', () => {
+    const readme = readFileSync(new URL('../../bench/README.md', import.meta.url), 'utf8')
+    for (const { name } of SCENARIOS) {
+      const adapter = /^tether-(fastify|hono|koa|node|fetch)-(memory|redis)$/.exec(name)
+      const mention = adapter === null ? `\`${name}\`` : `\`tether-<adapter>-${adapter[2]}\``
+      assert.ok(readme.includes(mention), `${name} is not in bench/README.md`)
+    }
   })
 })
