@@ -112,7 +112,8 @@ async function main(): Promise<void> {
   app.server.prependListener('request', function count() {
     requests++
   })
-  const send = (message: ServerMessage) => process.send!(message)
+  // The harness may be gone already (Ctrl-C): then there is no one to tell.
+  const send = (message: ServerMessage) => void (process.connected && process.send!(message))
   process.on('message', function onMessage(message: { type: string }) {
     if (message.type === 'mark') send({ type: 'mark', mark: mark(requests) })
     if (message.type === 'stop') {
