@@ -108,11 +108,16 @@ function credentialBytes(c: Credential): number {
 
 const SEQUENTIAL = 20
 
-/** A logged-in session must answer as the routes say, or the figures measure something else. */
+/**
+ * A case must answer as its scenario says, or its figures measure something else: a logged-in
+ * session reads and writes its data; no cookie, a forged one or an expired one reads as nobody
+ * (or, forged past the throttle's limit, is refused with 429).
+ */
 function checkProbe(scenario: Scenario, route: Route, probe: Answer): void {
-  if (scenario.credential !== 'login' && scenario.credential !== 'bearer') return
-  const expected = route === 'me' ? /^\{"n":\d+\}$/ : /"id":"u1"/
-  if (probe.status !== 200 || !expected.test(probe.body)) {
+  const loggedIn = scenario.credential === 'login' || scenario.credential === 'bearer'
+  const expected = !loggedIn ? /^\{"user":null\}$/ : route === 'me' ? /^\{"n":\d+\}$/ : /"id":"u1"/
+  const throttled = scenario.credential === 'forged-new' && probe.status === 429
+  if (!throttled && (probe.status !== 200 || !expected.test(probe.body))) {
     throw new Error(`/${route} answered ${probe.status} ${probe.body.slice(0, 80)}`)
   }
 }
