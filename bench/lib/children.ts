@@ -130,7 +130,8 @@ export async function startServer(start: ServerStart): Promise<ScenarioServer> {
       return answer
     },
     async stop() {
-      if (child.exitCode !== null) return
+      if (child.exitCode !== null || child.signalCode !== null) return
+      if (!child.connected) return stopChild(child)
       const exited = once(child, 'exit')
       child.send({ type: 'stop' })
       const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
