@@ -1,0 +1,87 @@
+/**
+ * The load suite: scenarios interleaved over repetitions (rep 1: A B C ..., rep 2: A B C ...),
+ * each scenario on a fresh server process per repetition, the private Redis emptied between
+ * scenarios. A scenario whose service is missing, or whose server fails, is reported as skipped.
+ */
+import { startLoad, startServer } from './children.js'
+import { openEnvironment } from './environment.js'
+import { readCpuTimes } from './machine.js'
+import { measureRoutes, type Sample, type Timing } from './measure.js'
+import type { Route, Scenario } from './scenarios.js'
+import { stealPercent } from './stats.js'
+
+export interface CaseSamples {
+  scenario: Scenario
+  route: Route
+  samples: Sample[]
+}
+
+export interface SuiteResult {
+  cases: CaseSamples[]
+  skipped: Array<{ scenario: string; reason: string }>
+  stealPct: number
+  seconds: number
+}
+
+export interface SuiteOptions extends Timing {
+  reps: number
+  databaseUrl: string
+  log: (line: string) => void
+}
+
+export async function runSuite(scenarios: Scenario[], options: SuiteOptions): Promise<SuiteResult> {
+  const started = Date.now()
+  const { log } = options
+  const environment = await openEnvironment(scenarios, options.databaseUrl, log)
+  const { env, redis, runnable, skipped } = environment
+  const cases = new Map<string, CaseSamples>()
+  const cpu0 = readCpuTimes()
+  const load = await startLoad().catch(async (err: unknown) => {
+    await environment.close()
+    throw err
+  })
+  try {
+    for (let rep = 1; rep <= options.reps; rep++) {
+      for (const scenario of runnable) {
+        const tag = `rep ${rep}/${options.reps}`
+        let server
+        try {
+          server = await startServer({ scenario: scenario.name, env })
+        } catch (err) {
+          skipped.push({ scenario: scenario.name, reason: `${tag}: ${String(err)}` })
+          log(`${tag} ${scenario.name}: the server failed to start: ${String(err)}`)
+          continue
+        }
+        try {
+          const scenarioRedis = scenario.store === 'redis' ? redis : null
+          const samples = await measureRoutes(scenario, server, load, scenarioRedis, options)
+          for (const [route, sample] of samples) {
+            const key = `${scenario.name}/${route}`
+            const entry = cases.get(key) ?? { scenario, route, samples: [] }
+            entry.samples.push(sample)
+            cases.set(key, entry)
+            log(
+              `${tag} ${key.padEnd(36)} ${sample.rps.toFixed(0).padStart(6)} req/s ` +
+                `${sample.cpuUsPerReq.toFixed(0).padStart(6)} µs CPU/req`,
+            )
+          }
+        } catch (err) {
+          skipped.push({ scenario: scenario.name, reason: `${tag}: ${String(err)}` })
+          log(`${tag} ${scenario.name}: failed: ${String(err)}`)
+        } finally {
+          await server.stop()
+          await redis?.flush()
+        }
+      }
+    }
+  } finally {
+    await load.stop()
+    await environment.close()
+  }
+  return {
+    cases: [...cases.values()],
+    skipped,
+    stealPct: stealPercent(cpu0.all, readCpuTimes().all),
+    seconds: (Date.now() - started) / 1000,
+  }
+}
