@@ -295,11 +295,11 @@ export class RequestSession<N = unknown, R = unknown> implements SessionHandle {
     if (current.cookie.originalMaxAge !== null)
       current.cookie.maxAge = current.cookie.originalMaxAge
     const wasNew = this.session.isNew
-    const outcome = await this.commit(
-      current,
-      cfg.resave && !wasNew && !this.saved,
-      cfg.saveUninitialized,
-    )
+    // A new session the request left empty is never stored: no commit to run (and no id needed).
+    const outcome =
+      wasNew && !cfg.saveUninitialized && isEmpty(current)
+        ? 'none'
+        : await this.commit(current, cfg.resave && !wasNew && !this.saved, cfg.saveUninitialized)
     // Ended meanwhile (a parallel login, logout or revocation): leave the cookie alone, it may
     // already be the new one; the next request with the old cookie simply finds no session.
     if (outcome === 'gone') return
@@ -360,6 +360,12 @@ export class RequestSession<N = unknown, R = unknown> implements SessionHandle {
     hooks.setHeader(this.out, 'Cache-Control', 'no-store')
     hooks.appendSetCookie(this.out, line)
   }
+}
+
+/** True when the session object holds no data (only its `cookie`). */
+function isEmpty(sess: SessionObject): boolean {
+  for (const key in sess) if (key !== 'cookie' && Object.hasOwn(sess, key)) return false
+  return true
 }
 
 /** Replaces a session object's data with `data`, keeping the object (and its `cookie`). */

@@ -19,18 +19,24 @@ function settle<T>(self: Session, work: Promise<T>, cb: Done | undefined): Sessi
  * like express-session's.
  */
 export class Session extends SessionObject {
+  // A private field, not a defined property: as express-session's `req`, never enumerated as data.
+  readonly #req: IncomingMessage
+
   constructor(req: IncomingMessage, data?: Record<string, unknown>) {
     super()
-    Object.defineProperty(this, 'req', { value: req })
+    this.#req = req
     copyData(this, data)
+  }
+
+  /** The request this session belongs to (express-session's non-enumerable `req`). */
+  get req(): IncomingMessage {
+    return this.#req
   }
 
   /** The session id (what the signed cookie carries). Changes on `regenerate`, `login` and renewal. */
   override get id(): string {
     const state = this[STATE]
-    return state
-      ? state.session.id
-      : (this as unknown as { req: { sessionID: string } }).req.sessionID
+    return state ? state.session.id : (this.#req as { sessionID?: string }).sessionID!
   }
 
   /** Resets the cookie's lifetime to its original maxAge (express-session API). */
