@@ -4,21 +4,10 @@
  * Its `INFO commandstats` counts every command, including each one a Lua script runs.
  */
 import { spawn } from 'node:child_process'
-import { createServer } from 'node:net'
 import { createClient } from 'redis'
 import { pinned, stopChild, track } from './children.js'
 import { parseCommandStats } from './stats.js'
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number }
-      srv.close(() => resolve(port))
-    })
-  })
-}
+import { freePort } from '../../test/helpers/redis-server.js'
 
 export interface BenchRedis {
   url: string

@@ -123,9 +123,12 @@ function deferrable<N>(cfg: ResolvedHttpOptions<N>, view: RequestView): boolean 
   if (cfg.saveUninitialized || typeof cfg.cookie === 'function') return false
   if (cfg.mountPath !== undefined && !onCookiePath(view.path, cfg.mountPath)) return false
   if (isUnsafe(cfg.csrf, view.method)) return false
+  if (cfg.bearer && (view.header('authorization') ?? view.header('x-session-transport')))
+    return false
+  // A substring test, not a parse: a request that may carry the cookie takes `start`, which
+  // parses the header once (a name inside another cookie's name only costs the full start).
   const name = cfg.name ?? defaultCookieName(cfg.cookie, view.secure)
-  const presented = presentedToken(view, cfg.bearer, name)
-  return presented.token === undefined && presented.transport === 'cookie'
+  return view.header('cookie')?.includes(`${name}=`) !== true
 }
 
 function startNew<N, R>(
@@ -134,18 +137,24 @@ function startNew<N, R>(
   out: R,
   view: RequestView,
 ): RequestSession<N, R> {
-  const { cfg } = engine
-  const cookieOptions = cfg.cookie as CookieOptions
-  const name = cfg.name ?? defaultCookieName(cookieOptions, view.secure)
-  const request = new RequestSession(
-    engine,
-    native,
-    out,
-    view,
-    contextOf(view, undefined),
-    cookieOptions,
-    name,
-  )
+  const cookieOptions = engine.cfg.cookie as CookieOptions
+  const name = engine.cfg.name ?? defaultCookieName(cookieOptions, view.secure)
+  return newSessionRequest(engine, native, out, view, cookieOptions, name)
+}
+
+/** A request with no token and a new, empty session: `startNew`'s, and one outside the path. */
+function newSessionRequest<N, R>(
+  engine: HttpEngine<N, R>,
+  native: N,
+  out: R,
+  view: RequestView,
+  cookieOptions: CookieOptions,
+  name: string,
+  inert = false,
+): RequestSession<N, R> {
+  const ctx = contextOf(view, undefined)
+  const request = new RequestSession(engine, native, out, view, ctx, cookieOptions, name)
+  request.inert = inert
   request.attach(null)
   return request
 }
@@ -225,19 +234,15 @@ function outsidePath<N, R>(
   opts: StartOptions,
 ): RequestSession<N, R> | null {
   if (opts.inertOutsidePath !== true) return null
-  const options = cookieOptionsFor(engine.cfg, native)
-  const request = new RequestSession(
+  return newSessionRequest(
     engine,
     native,
     out,
     view,
-    contextOf(view, undefined),
-    options,
+    cookieOptionsFor(engine.cfg, native),
     '',
+    true,
   )
-  request.inert = true
-  request.attach(null)
-  return request
 }
 
 /** The request context the manager sees: the token and what events may carry. */

@@ -28,8 +28,6 @@ interface Hold {
   held: Array<Method | unknown[]> | null
 }
 
-type HeldResponse = ServerResponse
-
 /**
  * Holds a response's first `writeHead`/`write`/`end` until `owner.beforeHeaders()` settles, then
  * replays them in order. The session is committed before any header leaves, so a store failure
@@ -56,22 +54,22 @@ export function holdResponse(res: ServerResponse, owner: HoldOwner): void {
     /* eslint-enable @typescript-eslint/unbound-method */
     held: null,
   }
-  res.writeHead = function heldWriteHead(this: HeldResponse, ...args: unknown[]) {
+  res.writeHead = function heldWriteHead(this: ServerResponse, ...args: unknown[]) {
     if (holds(this, hold, hold.writeHead, args)) return this
     return hold.writeHead.apply(this, args)
   } as ServerResponse['writeHead']
-  res.write = function heldWrite(this: HeldResponse, ...args: unknown[]) {
+  res.write = function heldWrite(this: ServerResponse, ...args: unknown[]) {
     if (holds(this, hold, hold.write, args)) return true
     return hold.write.apply(this, args)
   } as ServerResponse['write']
-  res.end = function heldEnd(this: HeldResponse, ...args: unknown[]) {
+  res.end = function heldEnd(this: ServerResponse, ...args: unknown[]) {
     if (holds(this, hold, hold.end, args)) return this
     return hold.end.apply(this, args)
   } as ServerResponse['end']
 }
 
 /** Returns true when the call was held; false when it must go straight through. */
-function holds(res: HeldResponse, hold: Hold, fn: Method, args: unknown[]): boolean {
+function holds(res: ServerResponse, hold: Hold, fn: Method, args: unknown[]): boolean {
   if (hold.state === RELEASED) return false
   if (hold.held === null) hold.held = [fn, args]
   else hold.held.push(fn, args)
@@ -89,14 +87,14 @@ function holds(res: HeldResponse, hold: Hold, fn: Method, args: unknown[]): bool
   return true
 }
 
-function unblockSetHeader(res: HeldResponse, hold: Hold): void {
+function unblockSetHeader(res: ServerResponse, hold: Hold): void {
   hold.state = RELEASED
   // Only our own blocker goes; a wrapper someone put on top stays. Assigned back, not deleted:
   // deleting a property turns the response into a slow dictionary-mode object.
   if (res.setHeader === headersAlreadySent) res.setHeader = hold.setHeader as typeof res.setHeader
 }
 
-function release(res: HeldResponse, hold: Hold): void {
+function release(res: ServerResponse, hold: Hold): void {
   unblockSetHeader(res, hold)
   const held = hold.held ?? []
   hold.held = null
@@ -105,7 +103,7 @@ function release(res: HeldResponse, hold: Hold): void {
   }
 }
 
-function fail(res: HeldResponse, hold: Hold, err: unknown): void {
+function fail(res: ServerResponse, hold: Hold, err: unknown): void {
   unblockSetHeader(res, hold)
   hold.held = null
   dropBodyHeaders(res)

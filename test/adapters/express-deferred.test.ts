@@ -45,6 +45,24 @@ describe('Express: sessions made on first use', () => {
     assert.equal(store.total(), 0)
   })
 
+  it('defers a request that carries only other cookies, and starts one that carries the session cookie', async (t) => {
+    const { app } = appWith()
+    let wrapped: boolean | undefined
+    app.get('/plain', (_req, res) => {
+      wrapped = res.end !== ServerResponse.prototype.end
+      res.json({ ok: true })
+    })
+    const srv = await serve(t, app)
+    await send(srv.port, { path: '/plain', headers: { cookie: 'theme=dark; lang=en' } })
+    assert.equal(wrapped, false, 'other cookies only: deferred, the response is not held')
+    const forged = await send(srv.port, {
+      path: '/plain',
+      headers: { cookie: 'theme=dark; sid=x' },
+    })
+    assert.equal(forged.status, 200)
+    assert.equal(wrapped, true, 'a session cookie (even a bad one): the full start, held')
+  })
+
   it('makes the session on first read and commits it before the headers', async (t) => {
     const { app, store } = appWith()
     let id: string | undefined

@@ -12,6 +12,7 @@ import type { TetherEvent } from '../../src/events/types.js'
 import { RedisStore } from '../../src/stores/redis.js'
 import { cookiePair, listen, send } from '../helpers/http.js'
 import { hasRedisServer, privateRedis } from '../helpers/redis-server.js'
+import { waitFor } from '../helpers/wait-for.js'
 import { newSecret } from '../helpers/secrets.js'
 import { REQUIRE_SERVICES } from '../helpers/services.js'
 
@@ -62,14 +63,6 @@ async function setup(t: TestContext, onStoreError: 'fail-closed' | 'anonymous') 
   return { redis, client, events, port: srv.port }
 }
 
-async function until(check: () => Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    if (await check()) return
-    await new Promise((r) => setTimeout(r, 50))
-  }
-  throw new Error('condition not met within 5 s')
-}
-
 describe('store outage (private redis-server)', { skip }, () => {
   it('answers 503 with Retry-After while Redis is down and resumes when it is back, without a restart', async (t) => {
     const s = await setup(t, 'fail-closed')
@@ -88,7 +81,7 @@ describe('store outage (private redis-server)', { skip }, () => {
     )
 
     await s.redis.start()
-    await until(async () => {
+    await waitFor('Redis to answer again', async () => {
       const r = await send(s.port, { path: '/n', headers: { cookie } })
       return r.status === 200
     })

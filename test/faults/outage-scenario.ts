@@ -310,3 +310,33 @@ export async function assertWritesKept(
         : ''),
   )
 }
+
+/**
+ * The slow-store fault: the proxy in front of the store delays every reply by twice
+ * `storeTimeoutMs` for 2 s, then turns fast again. Requests answer 503 within the limit and are
+ * served as their users afterwards; every write answered 200 is kept.
+ */
+export async function loadThroughSlowStore(
+  t: TestContext,
+  app: FaultApp,
+  proxy: { setDelay(ms: number): void },
+  storeName: string,
+  storeTimeoutMs: number,
+): Promise<void> {
+  const name = `${storeName} ${storeTimeoutMs * 2} ms slower (fail-closed)`
+  // Replies delayed before the proxy turned fast again still arrive late: settle past them.
+  const expect = {
+    policy: 'fail-closed',
+    storeTimeoutMs,
+    after: 'same-user',
+    settleMs: storeTimeoutMs * 2 + 500,
+    downMs: 2000,
+  } as const
+  const fault = {
+    name,
+    down: () => proxy.setDelay(storeTimeoutMs * 2),
+    up: () => proxy.setDelay(0),
+  }
+  const run = await loadThroughFault(t, app, fault, expect)
+  await assertWritesKept(t, app, run, expect, name)
+}

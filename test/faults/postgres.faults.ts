@@ -16,11 +16,11 @@ import {
   startFaultPostgres,
   type FaultPostgres,
 } from '../helpers/fault-postgres.js'
-import { waitFor } from '../helpers/fault-process.js'
+import { waitFor } from '../helpers/wait-for.js'
 import { slowProxy } from '../helpers/fault-slow-proxy.js'
 import { cookiePair, send } from '../helpers/http.js'
 import { REQUIRE_SERVICES } from '../helpers/services.js'
-import { assertWritesKept, loadThroughFault } from './outage-scenario.js'
+import { assertWritesKept, loadThroughFault, loadThroughSlowStore } from './outage-scenario.js'
 
 const tools = findPostgresTools()
 const skip = typeof tools === 'string' ? tools : false
@@ -95,26 +95,7 @@ describe('PostgreSQL faults under load', { skip }, () => {
     const { store } = openStore(t, proxy.port)
     const app = await startFaultApp({ store, storeTimeout: STORE_TIMEOUT_MS })
     t.after(() => app.close())
-    const name = `postgres ${STORE_TIMEOUT_MS * 2} ms slower (fail-closed)`
-    // Replies delayed before the proxy turned fast again still arrive late: settle past them.
-    const expect = {
-      policy: 'fail-closed',
-      storeTimeoutMs: STORE_TIMEOUT_MS,
-      after: 'same-user',
-      settleMs: STORE_TIMEOUT_MS * 2 + 500,
-      downMs: 2000,
-    } as const
-    const run = await loadThroughFault(
-      t,
-      app,
-      {
-        name,
-        down: () => proxy.setDelay(STORE_TIMEOUT_MS * 2),
-        up: () => proxy.setDelay(0),
-      },
-      expect,
-    )
-    await assertWritesKept(t, app, run, expect, name)
+    await loadThroughSlowStore(t, app, proxy, 'postgres', STORE_TIMEOUT_MS)
   })
 
   it('keeps the per-user index consistent when a backend dies in the middle of a capped login', async (t) => {

@@ -12,7 +12,7 @@ import { redisServerMissing, startFaultRedis } from '../helpers/fault-redis.js'
 import { slowProxy } from '../helpers/fault-slow-proxy.js'
 import { cookiePair, send } from '../helpers/http.js'
 import { REQUIRE_SERVICES } from '../helpers/services.js'
-import { assertWritesKept, loadThroughFault } from './outage-scenario.js'
+import { assertWritesKept, loadThroughFault, loadThroughSlowStore } from './outage-scenario.js'
 
 const skip = redisServerMissing()
 if (skip && REQUIRE_SERVICES) throw new Error(`${skip}, and TETHER_REQUIRE_SERVICES=1 requires it`)
@@ -133,25 +133,6 @@ describe('Redis faults under load', { skip }, () => {
       storeTimeout: STORE_TIMEOUT_MS,
     })
     t.after(() => app.close())
-    const name = `redis ${STORE_TIMEOUT_MS * 2} ms slower (fail-closed)`
-    // Replies delayed before the proxy turned fast again still arrive late: settle past them.
-    const expect = {
-      policy: 'fail-closed',
-      storeTimeoutMs: STORE_TIMEOUT_MS,
-      after: 'same-user',
-      settleMs: STORE_TIMEOUT_MS * 2 + 500,
-      downMs: 2000,
-    } as const
-    const run = await loadThroughFault(
-      t,
-      app,
-      {
-        name,
-        down: () => proxy.setDelay(STORE_TIMEOUT_MS * 2),
-        up: () => proxy.setDelay(0),
-      },
-      expect,
-    )
-    await assertWritesKept(t, app, run, expect, name)
+    await loadThroughSlowStore(t, app, proxy, 'redis', STORE_TIMEOUT_MS)
   })
 })

@@ -10,7 +10,8 @@ import { chownSync, existsSync, mkdtempSync, readdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
-import { removeAtExit, removeNow, spawnOwned, waitFor, type OwnedProcess } from './fault-process.js'
+import { removeAtExit, removeNow, spawnOwned, type OwnedProcess } from './fault-process.js'
+import { waitFor } from './wait-for.js'
 import { freePort } from './redis-server.js'
 
 interface PostgresTools {

@@ -9,7 +9,8 @@ import { mkdtempSync } from 'node:fs'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { removeAtExit, removeNow, spawnOwned, waitFor, type OwnedProcess } from './fault-process.js'
+import { removeAtExit, removeNow, spawnOwned, type OwnedProcess } from './fault-process.js'
+import { waitFor } from './wait-for.js'
 import { freePort } from './redis-server.js'
 
 /** Why the Redis fault tests cannot run here, or false when they can. */

@@ -10,7 +10,7 @@
 import type { AddressInfo } from 'node:net'
 import { getHeapSpaceStatistics } from 'node:v8'
 import { createApp } from '../../app/app.js'
-import type { AppConfig } from '../../app/config.js'
+import { testConfig } from '../app/harness.js'
 import { MemoryStore } from '../../src/stores/memory.js'
 
 const gc = (globalThis as { gc?: () => void }).gc
@@ -21,26 +21,12 @@ const kind = process.env['SOAK_STORE'] === 'sqlite' ? 'sqlite' : 'memory'
 const maxEntries = Number(process.env['SOAK_MAX_ENTRIES'] ?? 10_000)
 const memory = kind === 'memory' ? new MemoryStore({ maxEntries }) : undefined
 
-const config: AppConfig = {
-  port: 0,
-  production: false,
-  store: kind,
-  dataDir: process.env['SOAK_DATA_DIR']!,
-  redisUrl: '',
-  databaseUrl: '',
+// The app tests' configuration, with renewals during the soak (each logged-in client lives 15 s),
+// leaving markers behind.
+const config = testConfig(kind, process.env['SOAK_DATA_DIR']!, {
   secrets: [process.env['SOAK_SECRET']!],
-  idleTimeoutMs: 30 * 60_000,
-  absoluteTimeoutMs: 8 * 3_600_000,
-  // Renewals happen during the soak (each logged-in client lives 15 s), leaving markers behind.
   renewAfterMs: 3_000,
-  reauthMaxAgeMs: 5 * 60_000,
-  binding: 'log',
-  maxSessionsPerUser: 10,
-  sessionLimitPolicy: 'refuse',
-  adminClass: null,
-  trustProxy: false,
-  warnings: [],
-}
+})
 
 let logLines = 0
 const running = await createApp(config, {

@@ -15,18 +15,11 @@ import { PostgresStore } from '../../src/stores/postgres.js'
 import { RedisStore } from '../../src/stores/redis.js'
 import type { SessionStore } from '../../src/stores/types.js'
 import { DATABASE_URL, REDIS_URL, skipUnlessReachable } from '../helpers/services.js'
+import { waitFor } from '../helpers/wait-for.js'
 import { tcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js'
 
 const redisSkip = await skipUnlessReachable('Redis', REDIS_URL, 'REDIS_URL')
 const pgSkip = await skipUnlessReachable('PostgreSQL', DATABASE_URL, 'DATABASE_URL')
-
-async function eventually(check: () => Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    if (await check().catch(() => false)) return
-    await new Promise((r) => setTimeout(r, 50))
-  }
-  throw new Error('the store did not come back within 5 s')
-}
 
 async function downAndBack(proxy: TcpProxy, store: SessionStore): Promise<void> {
   const manager: SessionManager = createSessionManager({
@@ -50,7 +43,12 @@ async function downAndBack(proxy: TcpProxy, store: SessionStore): Promise<void> 
   )
 
   await proxy.up()
-  await eventually(async () => (await manager.load({ token })).session !== null)
+  await waitFor('the store to come back', async () =>
+    manager.load({ token }).then(
+      (loaded) => loaded.session !== null,
+      () => false,
+    ),
+  )
   const back = await manager.load({ token })
   assert.equal(back.session?.record.data['kept'], true, 'the same session, no restart')
 }

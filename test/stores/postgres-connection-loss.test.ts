@@ -10,17 +10,10 @@ import { describe, it } from 'node:test'
 import pg from 'pg'
 import { PostgresStore } from '../../src/stores/postgres.js'
 import { DATABASE_URL, skipUnlessReachable } from '../helpers/services.js'
+import { waitFor } from '../helpers/wait-for.js'
 import { makeRecord, T0 } from './fixtures.js'
 
 const skip = await skipUnlessReachable('PostgreSQL', DATABASE_URL, 'DATABASE_URL')
-
-async function until(check: () => Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    if (await check()) return
-    await new Promise((r) => setTimeout(r, 50))
-  }
-  throw new Error('condition not met within 5 s')
-}
 
 describe('PostgresStore: connection lost in a capped login', { skip }, () => {
   it('rejects the create and serves the next one when the backend is terminated mid-transaction', async (t) => {
@@ -43,7 +36,7 @@ describe('PostgresStore: connection lost in a capped login', { skip }, () => {
     await locker.query('SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))', [table, 'dana'])
     const creating = store.create('k1', makeRecord({ userId: 'dana' }), { maxPerUser: 2 })
     let waiting: number | undefined
-    await until(async () => {
+    await waitFor('the terminated backend to be gone', async () => {
       const { rows } = await locker.query<{ pid: number }>(
         `SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND wait_event = 'advisory'`,
         [tag],
