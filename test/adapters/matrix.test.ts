@@ -14,6 +14,7 @@ import { manualClock } from '../helpers/clock.js'
 import { send, type RawResponse } from '../helpers/http.js'
 import { newSecret } from '../helpers/secrets.js'
 import { spyStore } from '../helpers/spy-store.js'
+import { tamper } from '../helpers/tamper.js'
 import { APPS, type App } from './matrix/apps.js'
 
 const MIN = 60_000
@@ -42,11 +43,6 @@ function sid(res: RawResponse): string | undefined {
 
 function json(res: RawResponse): Record<string, unknown> {
   return JSON.parse(res.body) as Record<string, unknown>
-}
-
-function tamper(cookie: string): string {
-  const last = cookie.at(-1) === 'A' ? 'B' : 'A'
-  return cookie.slice(0, -1) + last
 }
 
 for (const [name, build] of Object.entries(APPS)) {

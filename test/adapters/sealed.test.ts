@@ -22,6 +22,7 @@ import { sendInRow } from '../helpers/keep-alive.js'
 import { CountingMarks } from '../helpers/sealed.js'
 import { capturedWarnings } from '../helpers/warnings.js'
 import { newSecret } from '../helpers/secrets.js'
+import { tamper } from '../helpers/tamper.js'
 import { APPS, type App } from './matrix/apps.js'
 
 const MIN = 60_000
@@ -49,12 +50,6 @@ function sid(res: RawResponse): string | undefined {
 
 function json(res: RawResponse): Record<string, unknown> {
   return JSON.parse(res.body) as Record<string, unknown>
-}
-
-/** One character changed inside the sealed bytes (not the last one, which may carry spare bits). */
-function tamper(cookie: string): string {
-  const i = cookie.length - 10
-  return cookie.slice(0, i) + (cookie[i] === 'A' ? 'B' : 'A') + cookie.slice(i + 1)
 }
 
 for (const [name, build] of Object.entries(APPS)) {

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict'
 import { describe, it, type TestContext } from 'node:test'
 import { loadConfig, type StoreKind } from '../../app/config.js'
+import { tamper } from '../helpers/tamper.js'
 import {
   Client,
   newSecret as newSecretValue,
@@ -260,7 +261,7 @@ describe('reference app: restarts, secrets and the security log', () => {
     const token = await client.token()
     await client.send('POST', '/logout') // refused: no token
     const forged = new Client(app.url)
-    forged.cookies.set('sid', cookie.slice(0, -2) + (cookie.endsWith('AA') ? 'BB' : 'AA'))
+    forged.cookies.set('sid', tamper(cookie))
     await forged.get('/profile')
     await client.send('POST', '/logout', { headers: { 'x-csrf-token': token } })
     const events = app.lines.map((l) => JSON.parse(l)).filter((e) => e.event !== undefined)

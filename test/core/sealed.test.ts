@@ -19,6 +19,7 @@ import {
   sealedSession,
   sealedSetup,
 } from '../helpers/sealed.js'
+import { tamper } from '../helpers/tamper.js'
 
 const MIN = 60_000
 const HOUR = 60 * MIN
@@ -63,7 +64,7 @@ describe('sealed manager: tokens', () => {
     const foreign = (await sealedSession(otherApp)).token
     const sameKidOtherSecret = createKeyring([{ kid: token.split('.')[1]!, secret: newSecret() }])
     const cases: Array<[string, string]> = [
-      [token.slice(0, -2) + (token.endsWith('AA') ? 'BB' : 'AA'), 'token.forged'],
+      [tamper(token), 'token.forged'],
       [token.slice(0, 20), 'token.malformed'],
       [token.slice(0, 80), 'token.forged'],
       [stored.token(storedSession), 'token.malformed'],
@@ -89,7 +90,7 @@ describe('sealed manager: tokens', () => {
   it('throttles an address that sends too many invalid tokens, as in stored mode', async () => {
     const s = sealedSetup({ throttle: { limit: 2, window: '1m' } })
     const { token } = await sealedSession(s)
-    const bad = token.slice(0, -3) + 'AAA'
+    const bad = tamper(token)
     const outcomes = []
     for (let i = 0; i < 3; i++) outcomes.push(await s.manager.load(s.ctx(bad)))
     const retryAfter = outcomes.map((o) => (o.session === null ? o.retryAfterS : undefined))
@@ -332,7 +333,7 @@ describe('sealed manager: login, step-up, logout', () => {
     const login = await s.manager.login(loaded, {}, 'alice', s.ctx())
     await s.manager.commit(login, s.ctx(), { data: {} })
     const loginToken = s.manager.token(login)
-    await s.manager.load(s.ctx(loginToken.slice(0, -2) + 'AA'))
+    await s.manager.load(s.ctx(tamper(loginToken)))
     await s.manager.load(s.ctx(token))
     s.clock.advance(HOUR)
     await s.manager.load(s.ctx(loginToken))
