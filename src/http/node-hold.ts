@@ -10,23 +10,32 @@ export interface HoldOwner {
 }
 
 type Method = (this: ServerResponse, ...args: unknown[]) => unknown
+type Methods = Record<'writeHead' | 'write' | 'end' | 'setHeader', Method>
 
 const OPEN = 0
 const HOLDING = 1
 const RELEASED = 2
 
-/** One response's hold: its state, the calls held, and the methods it wrapped. */
+/** One response's hold: its state, the calls held, and the methods below the hold. */
 interface Hold {
   state: typeof OPEN | typeof HOLDING | typeof RELEASED
   readonly owner: HoldOwner
-  readonly writeHead: Method
-  readonly write: Method
-  readonly end: Method
-  /** The setHeader to put back on release: the response's own, or the prototype's. */
-  readonly setHeader: Method
+  /** What the hold calls on: the prototype's methods, or the response's own ones it wrapped. */
+  readonly below: Methods
   /** Held calls, in order: method, then its arguments. */
   held: Array<Method | unknown[]> | null
 }
+
+/** Where a response keeps its hold: the one property the hold adds to it. */
+const HOLD = Symbol('tether-session.hold')
+type Holding = ServerResponse & { [HOLD]?: Hold }
+
+function holdOf(res: ServerResponse): Hold | undefined {
+  return (res as Holding)[HOLD]
+}
+
+/** `ServerResponse.prototype`'s methods as they were before the hold wrapped them (once, on first use). */
+let original: Methods | undefined
 
 /**
  * Holds a response's first `writeHead`/`write`/`end` until `owner.beforeHeaders()` settles, then
@@ -34,38 +43,89 @@ interface Hold {
  * can still become a 503 instead of a 200 whose session write was lost (express-session reports it
  * after). On failure the held calls are dropped, with every header the route set for the body it
  * was going to send, and `owner.onError` answers instead: whichever handler writes the error
- * starts clean.
+ * starts clean. While held, `setHeader` throws as it would once headers are sent, and `write()`
+ * returns true; the hold lasts one store round trip.
  *
- * The wrappers are three small closures over one state object (a property of its own on the
- * response would cost more: adding one to a ServerResponse is a slow transition), and stay
- * installed after release, passing calls straight through: restoring the old methods would unhook wrappers that middleware
- * mounted later put on top (on-headers, compression). While held, `write()` returns true; the
- * hold lasts one store round trip.
+ * The wrappers sit on `ServerResponse.prototype`, installed once, and find a response's hold in
+ * one symbol property; a response without one passes straight through. One property, not four
+ * wrapped methods: on Express, whose requests and responses each get a hidden class of their own
+ * (it sets their prototype), every property added to one builds a new hidden class, and that
+ * showed as a large part of the middleware's cost and of its garbage collection. (Not a WeakMap:
+ * its entries point back at their key through the owner, and such entries kept every response
+ * alive past the young generation, which cost more than the property.) Middleware that wraps the response's own
+ * methods (compression, on-headers) still reaches the hold through the prototype, whichever order
+ * it was mounted in (the wrappers are installed when the adapter is created). A response that does not inherit from `ServerResponse` gets the same wrappers
+ * as its own properties.
  */
 export function holdResponse(res: ServerResponse, owner: HoldOwner): void {
-  const hold: Hold = {
-    state: OPEN,
-    owner,
-    /* eslint-disable @typescript-eslint/unbound-method -- kept unbound: called with .apply(res) */
-    writeHead: res.writeHead as Method,
-    write: res.write as Method,
-    end: res.end as Method,
-    setHeader: res.setHeader as Method,
-    /* eslint-enable @typescript-eslint/unbound-method */
-    held: null,
+  const proto = installHolds()
+  const own = !(res instanceof ServerResponse)
+  const below = own ? methodsOf(res) : proto
+  ;(res as Holding)[HOLD] = { state: OPEN, owner, below, held: null }
+  if (own) Object.assign(res, wrappers)
+}
+
+/** True when the response has a hold: its first write waits for the session commit. */
+export function isHeld(res: ServerResponse): boolean {
+  return holdOf(res) !== undefined
+}
+
+/** Sets a header whether or not the response is held: the hold's own writes (the session cookie). */
+export function setHeaderHeld(res: ServerResponse, name: string, value: string | string[]): void {
+  const below =
+    holdOf(res)?.below ?? original ?? methodsOf(ServerResponse.prototype as ServerResponse)
+  below.setHeader.call(res, name, value)
+}
+
+function methodsOf(target: ServerResponse): Methods {
+  /* eslint-disable @typescript-eslint/unbound-method -- kept unbound: called with .call(res) */
+  return {
+    writeHead: target.writeHead as Method,
+    write: target.write as Method,
+    end: target.end as Method,
+    setHeader: target.setHeader as Method,
   }
-  res.writeHead = function heldWriteHead(this: ServerResponse, ...args: unknown[]) {
-    if (holds(this, hold, hold.writeHead, args)) return this
-    return hold.writeHead.apply(this, args)
-  } as ServerResponse['writeHead']
-  res.write = function heldWrite(this: ServerResponse, ...args: unknown[]) {
-    if (holds(this, hold, hold.write, args)) return true
-    return hold.write.apply(this, args)
-  } as ServerResponse['write']
-  res.end = function heldEnd(this: ServerResponse, ...args: unknown[]) {
-    if (holds(this, hold, hold.end, args)) return this
-    return hold.end.apply(this, args)
-  } as ServerResponse['end']
+  /* eslint-enable @typescript-eslint/unbound-method */
+}
+
+const wrappers = {
+  writeHead: function heldWriteHead(this: ServerResponse, ...args: unknown[]) {
+    const hold = holdOf(this)
+    if (hold === undefined) return original!.writeHead.apply(this, args)
+    if (holds(this, hold, hold.below.writeHead, args)) return this
+    return hold.below.writeHead.apply(this, args)
+  },
+  write: function heldWrite(this: ServerResponse, ...args: unknown[]) {
+    const hold = holdOf(this)
+    if (hold === undefined) return original!.write.apply(this, args)
+    if (holds(this, hold, hold.below.write, args)) return true
+    return hold.below.write.apply(this, args)
+  },
+  end: function heldEnd(this: ServerResponse, ...args: unknown[]) {
+    const hold = holdOf(this)
+    if (hold === undefined) return original!.end.apply(this, args)
+    if (holds(this, hold, hold.below.end, args)) return this
+    return hold.below.end.apply(this, args)
+  },
+  setHeader: function heldSetHeader(this: ServerResponse, ...args: unknown[]) {
+    const hold = holdOf(this)
+    // To the application the headers are gone once the hold holds, as they would be without it.
+    if (hold !== undefined && hold.state === HOLDING) headersAlreadySent()
+    return (hold?.below ?? original!).setHeader.apply(this, args)
+  },
+}
+
+/**
+ * Puts the wrappers on `ServerResponse.prototype`, once; returns the methods they wrap. Adapters
+ * call it when they are created, before any request: middleware that keeps a response's `write`
+ * to call later must get the wrapper, not the method below it.
+ */
+export function installHolds(): Methods {
+  if (original !== undefined) return original
+  const proto = ServerResponse.prototype as ServerResponse
+  original = methodsOf(proto)
+  Object.assign(proto, wrappers)
+  return original
 }
 
 /** Returns true when the call was held; false when it must go straight through. */
@@ -75,8 +135,6 @@ function holds(res: ServerResponse, hold: Hold, fn: Method, args: unknown[]): bo
   else hold.held.push(fn, args)
   if (hold.state === HOLDING) return true
   hold.state = HOLDING
-  // To the application the headers are gone now, as they would be without the hold.
-  res.setHeader = headersAlreadySent
   // Headers already on the wire (flushHeaders): nothing can be changed, so just go on.
   if (res.headersSent) release(res, hold)
   else
@@ -87,15 +145,8 @@ function holds(res: ServerResponse, hold: Hold, fn: Method, args: unknown[]): bo
   return true
 }
 
-function unblockSetHeader(res: ServerResponse, hold: Hold): void {
-  hold.state = RELEASED
-  // Only our own blocker goes; a wrapper someone put on top stays. Assigned back, not deleted:
-  // deleting a property turns the response into a slow dictionary-mode object.
-  if (res.setHeader === headersAlreadySent) res.setHeader = hold.setHeader as typeof res.setHeader
-}
-
 function release(res: ServerResponse, hold: Hold): void {
-  unblockSetHeader(res, hold)
+  hold.state = RELEASED
   const held = hold.held ?? []
   hold.held = null
   for (let i = 0; i < held.length; i += 2) {
@@ -104,13 +155,13 @@ function release(res: ServerResponse, hold: Hold): void {
 }
 
 function fail(res: ServerResponse, hold: Hold, err: unknown): void {
-  unblockSetHeader(res, hold)
+  hold.state = RELEASED
   hold.held = null
   dropBodyHeaders(res)
   // The route's caching rules were for its content: an error about this request's session is
-  // never to be cached, whatever handler answers it. (The prototype's setHeader, as in
-  // set-cookie.ts: a wrapper installed over the blocker would still refuse.)
-  ServerResponse.prototype.setHeader.call(res, 'Cache-Control', 'no-store')
+  // never to be cached, whatever handler answers it. (Below any wrapper: one installed over the
+  // hold by other middleware may still refuse.)
+  hold.below.setHeader.call(res, 'Cache-Control', 'no-store')
   hold.owner.onError(err)
 }
 

@@ -1,5 +1,6 @@
-import { ServerResponse } from 'node:http'
+import type { ServerResponse } from 'node:http'
 import type { AdapterHooks } from './adapter-hooks.js'
+import { setHeaderHeld } from './node-hold.js'
 
 type ResponseHooks = Pick<
   AdapterHooks<unknown, ServerResponse>,
@@ -7,21 +8,21 @@ type ResponseHooks = Pick<
 >
 
 /**
- * Response hooks for node:http's `ServerResponse` (Express, Koa and plain node:http). They call
- * the prototype's `setHeader`: while the response is held for the commit, the instance's one
- * refuses the application.
+ * Response hooks for node:http's `ServerResponse` (Express, Koa and plain node:http). They set
+ * headers below the hold: while the response is held for the commit, `setHeader` refuses the
+ * application.
  */
 export const nodeResponseHooks: ResponseHooks = {
   appendSetCookie(res, line) {
     const prev = res.getHeader('Set-Cookie')
-    ServerResponse.prototype.setHeader.call(
+    setHeaderHeld(
       res,
       'Set-Cookie',
       prev === undefined ? [line] : Array.isArray(prev) ? [...prev, line] : [String(prev), line],
     )
   },
   setHeader(res, name, value) {
-    ServerResponse.prototype.setHeader.call(res, name, value)
+    setHeaderHeld(res, name, value)
   },
   headersSent(res) {
     return res.headersSent

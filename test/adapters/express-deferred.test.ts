@@ -4,10 +4,10 @@
  * `req.sessionID`. Until then no id, no hold and no commit; once touched, everything as before.
  */
 import assert from 'node:assert/strict'
-import { ServerResponse } from 'node:http'
 import { describe, it, type TestContext } from 'node:test'
 import express from 'express'
 import session from '../../src/adapters/express/index.js'
+import { isHeld } from '../../src/http/node-hold.js'
 import { MemoryStore } from '../../src/stores/memory.js'
 import { listen, send } from '../helpers/http.js'
 import { newSecret } from '../helpers/secrets.js'
@@ -33,7 +33,7 @@ describe('Express: sessions made on first use', () => {
     const { app, store } = appWith()
     let wrapped: boolean | undefined
     app.get('/plain', (_req, res) => {
-      wrapped = res.end !== ServerResponse.prototype.end
+      wrapped = isHeld(res)
       res.json({ ok: true })
     })
     const srv = await serve(t, app)
@@ -49,7 +49,7 @@ describe('Express: sessions made on first use', () => {
     const { app } = appWith()
     let wrapped: boolean | undefined
     app.get('/plain', (_req, res) => {
-      wrapped = res.end !== ServerResponse.prototype.end
+      wrapped = isHeld(res)
       res.json({ ok: true })
     })
     const srv = await serve(t, app)

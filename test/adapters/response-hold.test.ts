@@ -45,6 +45,31 @@ describe('response hold', () => {
     assert.equal(res.setCookies.length, 1, 'and the session cookie was still set first')
   })
 
+  it('holds through wrappers that middleware mounted before the session installs (compression)', async (t: TestContext) => {
+    const app = express()
+    let wrappedEnds = 0
+    app.use(function earlierWrapper(_req, res: ServerResponse, next) {
+      // eslint-disable-next-line @typescript-eslint/unbound-method -- re-applied with .apply(this)
+      const end = res.end
+      res.end = function counted(this: ServerResponse, ...args: unknown[]) {
+        wrappedEnds++
+        return (end as (...a: unknown[]) => ServerResponse).apply(this, args)
+      } as ServerResponse['end']
+      next()
+    })
+    app.use(session({ secret: newSecret(), store: new MemoryStore() }))
+    app.get('/count', (req, res) => {
+      ;(req.session as unknown as { n: number }).n = 1
+      res.end('counted')
+    })
+    const srv = await listen(app)
+    t.after(() => srv.close())
+    const res = await send(srv.port, { path: '/count' })
+    assert.equal(res.body, 'counted')
+    assert.equal(wrappedEnds, 1)
+    assert.equal(res.setCookies.length, 1, 'the cookie still went out with the response')
+  })
+
   it('does not clear the new login cookie when a request that started before the login ends after it', async (t: TestContext) => {
     const app = express()
     app.use(session({ secret: newSecret(), store: new MemoryStore() }))

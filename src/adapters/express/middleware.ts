@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { isTetherError } from '../../errors.js'
 import type { AdapterHooks } from '../../http/adapter-hooks.js'
 import { createHttpEngine, type HttpEngine, type ManagerApi } from '../../http/engine.js'
-import { holdResponse, type HoldOwner } from '../../http/node-hold.js'
+import { holdResponse, installHolds, type HoldOwner } from '../../http/node-hold.js'
 import { nodeHeader, nodeResponseHooks } from '../../http/node-response.js'
 import type { RequestSession } from '../../http/request-session.js'
 import type { RequestView } from '../../http/request-view.js'
@@ -137,48 +137,60 @@ class ExpressHold implements HoldOwner {
   }
 }
 
-/** A request whose session is made when the application first touches it (see `deferrable`). */
+/**
+ * A request whose session is made when the application first touches it (see `deferrable`): its
+ * `session` and `sessionID` once set, and until then what starting it needs.
+ */
 interface Deferred {
-  /** The request itself: a session read through an object derived from it starts this one's. */
-  readonly req: DeferringReq
-  readonly res: ServerResponse
-  readonly next: Next
-  readonly view: ExpressView
+  readonly req: Req
+  /** Until the session starts, or the application drops it before any read. */
+  pending: { readonly res: ServerResponse; readonly next: Next; readonly view: ExpressView } | null
+  session: unknown
+  sessionID: unknown
 }
 
-const DEFERRED = Symbol('tether.deferred')
-type DeferringReq = Req & { [DEFERRED]?: Deferred | undefined }
+/** Where a deferred request keeps its deferral (through an object derived from it too). */
+const DEFERRED = Symbol('tether-session.deferred')
+type DeferringReq = Req & { [DEFERRED]?: Deferred }
+
 type Start = (deferred: Deferred) => void
 
 /**
  * `session` and `sessionID` of a deferred request: own accessors that start its session the
- * first time either is read. Assigning either (as the adapter does once the session is made, or
- * an application dropping it) replaces the accessor with a plain own property, as
- * express-session's; deleting `session` drops it (nothing starts afterwards). Own accessors, not
- * the prototype's: a request with a cookie pays nothing for them, and no prototype is shared with
- * other middleware.
+ * first time either is read, and from then on read and write the deferral (as a plain property
+ * would): one symbol property and two accessors added to the request, as few as can be. They stay accessors: turning an accessor into a data property on an Express request puts
+ * the request into V8's slow dictionary mode, which every later middleware pays for. Assigning
+ * `session` before any read (an application replacing or dropping it) starts nothing; deleting it
+ * drops it (nothing starts afterwards). Own accessors, not the prototype's: a request with a
+ * cookie pays nothing for them, and no prototype is shared with other middleware.
  */
 function lazyProperties(startDeferred: Start): Record<'session' | 'sessionID', PropertyDescriptor> {
   function descriptor(prop: 'session' | 'sessionID'): PropertyDescriptor {
     return {
       configurable: true,
-      enumerable: false,
+      enumerable: true,
       get(this: DeferringReq) {
+        // Inherited by an object derived from the request (`Object.create(req)`): the request's.
         const deferred = this[DEFERRED]
         if (deferred === undefined) return undefined
-        startDeferred(deferred)
-        // Started: a plain property now. Dropped meanwhile: this accessor again, which answers undefined.
-        return deferred.req[prop]
+        if (deferred.pending !== null) startDeferred(deferred)
+        return deferred[prop]
       },
       set(this: DeferringReq, value: unknown) {
+        const deferred = this[DEFERRED]
+        if (deferred === undefined || deferred.req !== this) {
+          // An object derived from the request: its own property, as assignment would make.
+          Object.defineProperty(this, prop, {
+            value,
+            writable: true,
+            configurable: true,
+            enumerable: true,
+          })
+          return
+        }
         // An application that replaces or drops its session before using it: nothing to start.
-        if (prop === 'session' && this[DEFERRED]?.req === this) this[DEFERRED] = undefined
-        Object.defineProperty(this, prop, {
-          value,
-          writable: true,
-          configurable: true,
-          enumerable: true,
-        })
+        if (prop === 'session') deferred.pending = null
+        deferred[prop] = value
       },
     }
   }
@@ -204,10 +216,17 @@ export function session(options?: ExpressSessionOptions): SessionMiddleware {
     EXPRESS_ONLY_OPTIONS,
   )
   const userStore = engine.cfg.userStore
-  function startDeferred({ req, res, next, view }: Deferred): void {
-    req[DEFERRED] = undefined
+  installHolds()
+  function startDeferred(deferred: Deferred): void {
+    const { req, pending } = deferred
+    deferred.pending = null
     // `delete req.session` before any read: the application dropped it, nothing to start.
-    if (Object.getOwnPropertyDescriptor(req, 'session')?.get !== lazy.session.get) return
+    if (
+      pending === null ||
+      Object.getOwnPropertyDescriptor(req, 'session')?.get !== lazy.session.get
+    )
+      return
+    const { res, next, view } = pending
     holdResponse(res, new ExpressHold(engine.startNew(req, res, view), res, next))
   }
 
@@ -219,7 +238,13 @@ export function session(options?: ExpressSessionOptions): SessionMiddleware {
     try {
       const view = new ExpressView(req, pathnameOf(req.originalUrl ?? req.url ?? '/'), proxy)
       if (engine.deferrable(view)) {
-        ;(req as DeferringReq)[DEFERRED] = { req, res, next, view }
+        const pending = { res, next, view }
+        ;(req as DeferringReq)[DEFERRED] = {
+          req,
+          pending,
+          session: undefined,
+          sessionID: undefined,
+        }
         Object.defineProperties(req, lazy)
         return next()
       }

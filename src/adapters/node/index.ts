@@ -12,7 +12,7 @@ import type { AdapterHooks } from '../../http/adapter-hooks.js'
 import { createHttpEngine, type ManagerApi } from '../../http/engine.js'
 import { dropBodyHeaders } from '../../http/body-headers.js'
 import { errorResponse } from '../../http/error-response.js'
-import { holdResponse } from '../../http/node-hold.js'
+import { holdResponse, installHolds } from '../../http/node-hold.js'
 import { nodeResponseHooks } from '../../http/node-response.js'
 import type { HttpOptions } from '../../http/options.js'
 import { NodeView } from '../../http/node-view.js'
@@ -115,6 +115,7 @@ export function createSessions(options?: NodeSessionOptions): NodeSessions {
   if (typeof proxy !== 'boolean')
     throw invalidOption(`"proxy" must be true or false; got ${JSON.stringify(proxy)}`)
   const engine = createHttpEngine<Req, NodeTarget>(rest, hooks)
+  installHolds()
 
   async function load(req: Req, res?: ServerResponse) {
     const target = new NodeTarget()
