@@ -7,6 +7,8 @@ export interface HoldOwner {
   beforeHeaders(): Promise<void>
   /** Answers instead of the held response when `beforeHeaders` rejected. */
   onError(err: unknown): void
+  /** True when there is nothing to wait for at the first write: the response goes straight on. */
+  nothingToWaitFor?(): boolean
 }
 
 type Method = (this: ServerResponse, ...args: unknown[]) => unknown
@@ -131,6 +133,10 @@ export function installHolds(): Methods {
 /** Returns true when the call was held; false when it must go straight through. */
 function holds(res: ServerResponse, hold: Hold, fn: Method, args: unknown[]): boolean {
   if (hold.state === RELEASED) return false
+  if (hold.state === OPEN && hold.owner.nothingToWaitFor?.() === true) {
+    hold.state = RELEASED
+    return false
+  }
   if (hold.held === null) hold.held = [fn, args]
   else hold.held.push(fn, args)
   if (hold.state === HOLDING) return true

@@ -276,6 +276,24 @@ export class RequestSession<N = unknown, R = unknown> implements SessionHandle {
     return this.finishing
   }
 
+  /**
+   * True when `finish()` would do nothing: a new session the request left empty and did not end
+   * (no commit, no cookie). The response hold then lets the response go without waiting.
+   */
+  finishesEmpty(): boolean {
+    if (this.inert) return true
+    const sess = this.engine.hooks.current(this.native)
+    return (
+      this.finishing === undefined &&
+      sess === this.current &&
+      this.current !== null &&
+      this.session.isNew &&
+      !this.ended &&
+      !this.engine.cfg.saveUninitialized &&
+      isEmpty(this.current)
+    )
+  }
+
   private async commitAtEnd(): Promise<void> {
     if (this.inert) return
     const { cfg, hooks } = this.engine

@@ -85,6 +85,25 @@ describe('Express: sessions made on first use', () => {
     assert.equal(second.body, '{"n":2}')
   })
 
+  it('lets the response go at once when the session it made stays empty, and holds it when not', async (t) => {
+    const { app, store } = appWith()
+    const sentAtFirstWrite: Record<string, boolean> = {}
+    app.get('/:mode', (req, res) => {
+      const sess = req.session as unknown as Counted
+      if (req.params['mode'] === 'write') sess.n = 1
+      res.write('x')
+      sentAtFirstWrite[req.params['mode']!] = res.headersSent
+      res.end()
+    })
+    const srv = await serve(t, app)
+    const empty = await send(srv.port, { path: '/read' })
+    const written = await send(srv.port, { path: '/write' })
+    assert.deepEqual(sentAtFirstWrite, { read: true, write: false })
+    assert.deepEqual(empty.setCookies, [])
+    assert.equal(written.setCookies.length, 1, 'held until the new session was stored')
+    assert.equal(store.calls.create, 1)
+  })
+
   it('reads req.sessionID first just as well: one session, one id', async (t) => {
     const { app } = appWith()
     app.get('/id', (req, res) => {

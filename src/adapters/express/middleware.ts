@@ -132,6 +132,10 @@ class ExpressHold implements HoldOwner {
     return this.request.finish()
   }
 
+  nothingToWaitFor(): boolean {
+    return this.request.finishesEmpty()
+  }
+
   onError(err: unknown): void {
     fail(this.res, this.next, err)
   }
@@ -158,8 +162,10 @@ type Start = (deferred: Deferred) => void
 /**
  * `session` and `sessionID` of a deferred request: own accessors that start its session the
  * first time either is read, and from then on read and write the deferral (as a plain property
- * would): one symbol property and two accessors added to the request, as few as can be. They stay accessors: turning an accessor into a data property on an Express request puts
- * the request into V8's slow dictionary mode, which every later middleware pays for. Assigning
+ * would): one symbol property and two accessors added to the request, as few as can be. They stay
+ * accessors: turning an accessor into a data property on an Express request puts the request into
+ * V8's slow dictionary mode, which every later middleware pays for. Not enumerable, so middleware
+ * that copies the request's own properties (a logger) starts no session. Assigning
  * `session` before any read (an application replacing or dropping it) starts nothing; deleting it
  * drops it (nothing starts afterwards). Own accessors, not the prototype's: a request with a
  * cookie pays nothing for them, and no prototype is shared with other middleware.
@@ -168,7 +174,7 @@ function lazyProperties(startDeferred: Start): Record<'session' | 'sessionID', P
   function descriptor(prop: 'session' | 'sessionID'): PropertyDescriptor {
     return {
       configurable: true,
-      enumerable: true,
+      enumerable: false,
       get(this: DeferringReq) {
         // Inherited by an object derived from the request (`Object.create(req)`): the request's.
         const deferred = this[DEFERRED]

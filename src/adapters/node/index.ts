@@ -120,7 +120,7 @@ export function createSessions(options?: NodeSessionOptions): NodeSessions {
   async function load(req: Req, res?: ServerResponse) {
     const target = new NodeTarget()
     if (res !== undefined) target.bind(res)
-    let request: { finish(): Promise<void> } | null
+    let request: { finish(): Promise<void>; finishesEmpty(): boolean } | null
     try {
       request = await engine.start(req, target, new NodeView(req, proxy), {
         inertOutsidePath: true,
@@ -133,6 +133,7 @@ export function createSessions(options?: NodeSessionOptions): NodeSessions {
     if (res !== undefined)
       holdResponse(res, {
         beforeHeaders: () => request!.finish(),
+        nothingToWaitFor: () => request!.finishesEmpty(),
         onError: (err) => {
           if (!sendError(err, req, res)) res.destroy(err as Error)
         },
