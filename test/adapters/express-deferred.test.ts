@@ -92,7 +92,7 @@ describe('Express: sessions made on first use', () => {
       const sess = req.session as unknown as Counted
       if (req.params['mode'] === 'write') sess.n = 1
       res.write('x')
-      sentAtFirstWrite[req.params['mode']!] = res.headersSent
+      sentAtFirstWrite[req.params['mode']] = res.headersSent
       res.end()
     })
     const srv = await serve(t, app)
