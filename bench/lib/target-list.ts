@@ -137,27 +137,22 @@ export function checks(): Check[] {
       true,
     ),
   ]
-  for (const route of ['me', 'whoami'] as const) {
-    list.push(
-      ratioCheck(
-        `memory-${route}`,
-        `Tether + Memory vs express-session MemoryStore (/${route})`,
-        `tether-memory/${route}`,
-        `express-session-memory/${route}`,
-        1.3,
-      ),
-    )
-  }
-  for (const route of ['me', 'whoami'] as const) {
-    list.push(
-      ratioCheck(
-        `sqlite-${route}`,
-        `Tether + SQLite vs express-session MemoryStore (/${route})`,
-        `tether-sqlite/${route}`,
-        `express-session-memory/${route}`,
-        1.0,
-      ),
-    )
+  const memoryPeers = [
+    ['memory', 'Memory', 1.3],
+    ['sqlite', 'SQLite', 1.0],
+  ] as const
+  for (const [store, label, min] of memoryPeers) {
+    for (const route of ['me', 'whoami'] as const) {
+      list.push(
+        ratioCheck(
+          `${store}-${route}`,
+          `Tether + ${label} vs express-session MemoryStore (/${route})`,
+          `tether-${store}/${route}`,
+          `express-session-memory/${route}`,
+          min,
+        ),
+      )
+    }
   }
   list.push(
     ratioCheck(

@@ -34,6 +34,16 @@ const ADAPTERS: Record<string, (options: tether.TetherOptions) => Promise<Listen
   fetch: tether.tetherFetch,
 }
 
+/** The frameworks without sessions, by scenario name. */
+const FLOORS: Record<string, () => Promise<Listening>> = {
+  'express-floor': floors.expressFloor,
+  'fastify-floor': floors.fastifyFloor,
+  'hono-floor': floors.honoFloor,
+  'koa-floor': floors.koaFloor,
+  'node-floor': floors.nodeFloor,
+  'fetch-floor': floors.fetchFloor,
+}
+
 /** Options each special Tether scenario adds (on Express). */
 const TETHER_EXTRA: Record<string, tether.TetherOptions> = {
   'tether-bearer': { bearer: true },
@@ -49,19 +59,9 @@ async function build(
   if (scenario === undefined) throw new Error(`unknown scenario ${JSON.stringify(name)}`)
   const none = async () => {}
   const secret = env.secret
+  const floor = FLOORS[name]
+  if (floor !== undefined) return { app: await floor(), close: none }
   switch (name) {
-    case 'express-floor':
-      return { app: await floors.expressFloor(), close: none }
-    case 'fastify-floor':
-      return { app: await floors.fastifyFloor(), close: none }
-    case 'hono-floor':
-      return { app: await floors.honoFloor(), close: none }
-    case 'koa-floor':
-      return { app: await floors.koaFloor(), close: none }
-    case 'node-floor':
-      return { app: await floors.nodeFloor(), close: none }
-    case 'fetch-floor':
-      return { app: await floors.fetchFloor(), close: none }
     case 'express-redis-floor': {
       const client = await openRedis(env.redisUrl)
       const app = await floors.expressRedisFloor(client, env.prefix)

@@ -135,7 +135,6 @@ export interface ResolvedOptions {
   /** null when renewal is off. */
   readonly renewAfterMs: number | null
   readonly renewGraceMs: number
-  readonly storeTimeoutMs: number
   /** Time limits of store calls, and the failure-burst state behind `store.error`. */
   readonly health: StoreHealth
   readonly failOpen: boolean
@@ -256,7 +255,6 @@ export function resolveOptions(opts: ManagerOptions): ResolvedOptions {
   const renewAfterMs = sealed
     ? sealedRenewAfter(opts.renewAfter)
     : renewAfterOf(opts.renewAfter, store)
-  const storeTimeoutMs = parseDuration('storeTimeout', opts.storeTimeout, 1000)
   return Object.freeze({
     keys: mergeKeyrings(rings),
     classes,
@@ -265,8 +263,7 @@ export function resolveOptions(opts: ManagerOptions): ResolvedOptions {
     sealed,
     renewAfterMs,
     renewGraceMs: renewGraceOf(opts.renewGrace, renewAfterMs),
-    storeTimeoutMs,
-    health: createStoreHealth(storeTimeoutMs),
+    health: createStoreHealth(parseDuration('storeTimeout', opts.storeTimeout, 1000)),
     failOpen: onStoreError === 'anonymous',
     binding: bindingPolicy(opts.binding),
     throttle: throttleOf(opts.throttle, clock),

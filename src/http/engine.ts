@@ -102,7 +102,7 @@ async function start<N, R>(
   // A cookie function picks the path per request: outside it, no session (as express-session).
   if (typeof cfg.cookie === 'function' && !onCookiePath(view.path, cookieOptions.path ?? '/'))
     return outsidePath(engine, native, out, view, opts)
-  const name = cfg.name ?? defaultCookieName(cookieOptions, view.secure)
+  const name = cookieNameOf(cfg, cookieOptions, view)
   const presented = presentedToken(view, cfg.bearer, name)
   // Before the session is loaded: a cross-site request costs a few string compares, no store I/O.
   // A bearer request is no browser's by itself: neither check applies to it.
@@ -127,7 +127,7 @@ function deferrable<N>(cfg: ResolvedHttpOptions<N>, view: RequestView): boolean 
     return false
   // A substring test, not a parse: a request that may carry the cookie takes `start`, which
   // parses the header once (a name inside another cookie's name only costs the full start).
-  const name = cfg.name ?? defaultCookieName(cfg.cookie, view.secure)
+  const name = cookieNameOf(cfg, cfg.cookie, view)
   return view.header('cookie')?.includes(`${name}=`) !== true
 }
 
@@ -138,7 +138,7 @@ function startNew<N, R>(
   view: RequestView,
 ): RequestSession<N, R> {
   const cookieOptions = engine.cfg.cookie as CookieOptions
-  const name = engine.cfg.name ?? defaultCookieName(cookieOptions, view.secure)
+  const name = cookieNameOf(engine.cfg, cookieOptions, view)
   return newSessionRequest(engine, native, out, view, cookieOptions, name)
 }
 
@@ -178,7 +178,7 @@ export async function openSession<N, R>(
   const cookieOptions = { ...cookieOptionsFor(cfg, native), ...cookie }
   checkCookieOptions(cookieOptions)
   checkCookiePrefix(cfg.name, cookieOptions)
-  const name = cfg.name ?? defaultCookieName(cookieOptions, view.secure)
+  const name = cookieNameOf(cfg, cookieOptions, view)
   const ctx = contextOf(view, token)
   const request = new RequestSession(engine, native, out, view, ctx, cookieOptions, name)
   await loadInto(request)
@@ -253,6 +253,15 @@ function contextOf(view: RequestView, token: string | undefined): RequestContext
     userAgent: view.header('user-agent'),
     path: view.path,
   }
+}
+
+/** The session cookie's name: the configured one, or the default for these attributes. */
+function cookieNameOf<N>(
+  cfg: ResolvedHttpOptions<N>,
+  cookieOptions: CookieOptions,
+  view: RequestView,
+): string {
+  return cfg.name ?? defaultCookieName(cookieOptions, view.secure)
 }
 
 function cookieOptionsFor<N>(cfg: ResolvedHttpOptions<N>, native: N): CookieOptions {

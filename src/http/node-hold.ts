@@ -90,25 +90,24 @@ function methodsOf(target: ServerResponse): Methods {
   /* eslint-enable @typescript-eslint/unbound-method */
 }
 
-const wrappers = {
-  writeHead: function heldWriteHead(this: ServerResponse, ...args: unknown[]) {
+/**
+ * A wrapper of one writing method: held calls answer as the method would (`write` returns true,
+ * the others the response), every other call goes to the method below.
+ */
+function writing(name: 'writeHead' | 'write' | 'end', whileHeld: 'response' | true): Method {
+  return function held(this: ServerResponse, ...args: unknown[]) {
     const hold = holdOf(this)
-    if (hold === undefined) return original!.writeHead.apply(this, args)
-    if (holds(this, hold, hold.below.writeHead, args)) return this
-    return hold.below.writeHead.apply(this, args)
-  },
-  write: function heldWrite(this: ServerResponse, ...args: unknown[]) {
-    const hold = holdOf(this)
-    if (hold === undefined) return original!.write.apply(this, args)
-    if (holds(this, hold, hold.below.write, args)) return true
-    return hold.below.write.apply(this, args)
-  },
-  end: function heldEnd(this: ServerResponse, ...args: unknown[]) {
-    const hold = holdOf(this)
-    if (hold === undefined) return original!.end.apply(this, args)
-    if (holds(this, hold, hold.below.end, args)) return this
-    return hold.below.end.apply(this, args)
-  },
+    const below = (hold?.below ?? original!)[name]
+    if (hold !== undefined && holds(this, hold, below, args))
+      return whileHeld === true ? true : this
+    return below.apply(this, args)
+  }
+}
+
+const wrappers: Methods = {
+  writeHead: writing('writeHead', 'response'),
+  write: writing('write', true),
+  end: writing('end', 'response'),
   setHeader: function heldSetHeader(this: ServerResponse, ...args: unknown[]) {
     const hold = holdOf(this)
     // To the application the headers are gone once the hold holds, as they would be without it.

@@ -287,11 +287,14 @@ export class RequestSession<N = unknown, R = unknown> implements SessionHandle {
       this.finishing === undefined &&
       sess === this.current &&
       this.current !== null &&
-      this.session.isNew &&
       !this.ended &&
-      !this.engine.cfg.saveUninitialized &&
-      isEmpty(this.current)
+      this.leftEmpty(this.current)
     )
+  }
+
+  /** A new session the request left empty: never stored (no commit to run, and no id needed). */
+  private leftEmpty(current: SessionObject): boolean {
+    return this.session.isNew && !this.engine.cfg.saveUninitialized && isEmpty(current)
   }
 
   private async commitAtEnd(): Promise<void> {
@@ -313,11 +316,9 @@ export class RequestSession<N = unknown, R = unknown> implements SessionHandle {
     if (current.cookie.originalMaxAge !== null)
       current.cookie.maxAge = current.cookie.originalMaxAge
     const wasNew = this.session.isNew
-    // A new session the request left empty is never stored: no commit to run (and no id needed).
-    const outcome =
-      wasNew && !cfg.saveUninitialized && isEmpty(current)
-        ? 'none'
-        : await this.commit(current, cfg.resave && !wasNew && !this.saved, cfg.saveUninitialized)
+    const outcome = this.leftEmpty(current)
+      ? 'none'
+      : await this.commit(current, cfg.resave && !wasNew && !this.saved, cfg.saveUninitialized)
     // Ended meanwhile (a parallel login, logout or revocation): leave the cookie alone, it may
     // already be the new one; the next request with the old cookie simply finds no session.
     if (outcome === 'gone') return
