@@ -1,23 +1,12 @@
-import { createHmac, hash, randomFillSync } from 'node:crypto'
+import { createHmac, hash } from 'node:crypto'
+import { randomPool } from './random-pool.js'
 
-const ID_BYTES = 32
-/** Ids drawn per call to the CSPRNG: one call costs as much as the base64 of a dozen ids. */
-const IDS_PER_FILL = 64
-/** Entropy for the next ids, filled 64 ids at a time, as Node's randomUUID batches its own. */
-const pool = Buffer.alloc(ID_BYTES * IDS_PER_FILL)
-let nextInPool = IDS_PER_FILL
+/** 32 bytes (256 bits) per id. */
+const ids = randomPool(32)
 
 /** A new session id: 32 bytes (256 bits) from the CSPRNG, base64url. */
 export function generateSessionId(): string {
-  if (nextInPool === IDS_PER_FILL) {
-    randomFillSync(pool)
-    nextInPool = 0
-  }
-  const start = ID_BYTES * nextInPool++
-  const id = pool.toString('base64url', start, start + ID_BYTES)
-  // Used bytes do not stay behind in the pool.
-  pool.fill(0, start, start + ID_BYTES)
-  return id
+  return ids.base64url()
 }
 
 /**

@@ -1,5 +1,6 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
+import { createCipheriv, createDecipheriv } from 'node:crypto'
 import type { KeyEntry } from './keyring.js'
+import { randomPool } from './random-pool.js'
 import type { VerifyFailure } from './token.js'
 
 /**
@@ -22,6 +23,8 @@ export const MAX_SEALED_LENGTH = 4096
 
 const IV_BYTES = 12
 const TAG_BYTES = 16
+/** Fresh random IVs: GCM needs a new one for every seal, never reused under one key. */
+const ivs = randomPool(IV_BYTES)
 const KID = /^[A-Za-z0-9_-]{1,16}$/
 const BLOB = /^[A-Za-z0-9_-]+$/
 /** iv + tag + at least one byte of payload, in base64url characters. */
@@ -34,7 +37,7 @@ export type OpenResult =
 /** Seals `payload` under `key`'s seal key. */
 export function seal(key: KeyEntry, payload: string): string {
   const header = `${SEAL_VERSION}.${key.kid}`
-  const iv = randomBytes(IV_BYTES)
+  const iv = ivs.bytes()
   const cipher = createCipheriv('aes-256-gcm', key.sealKey, iv, { authTagLength: TAG_BYTES })
   cipher.setAAD(Buffer.from(header, 'latin1'))
   const body = Buffer.concat([

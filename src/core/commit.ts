@@ -2,7 +2,7 @@ import { generateSessionId, sessionRef } from '../codec/ids.js'
 import { signToken } from '../codec/token.js'
 import { isTetherError } from '../errors.js'
 import type { EventContext } from '../events/types.js'
-import type { SessionFields, SessionRecord } from '../stores/types.js'
+import { applyPatch, type SessionFields, type SessionRecord } from '../stores/types.js'
 import { diffData, type DataDiff } from './diff.js'
 import { followRenewal, stillCurrent } from './follow.js'
 import type { CommitInput, CommitOutcome, SessionState } from './manager-types.js'
@@ -96,8 +96,11 @@ async function writeCommit(
     let patch = patchFor(session.record)
     let result = await storeCall(opts, 'update', ctx, () => opts.store.update(session.ref, patch))
     // Renewed by a parallel request since this one loaded it: the write goes to the successor.
+    // Its data may hold other requests' writes, so `next` is the change applied to it, not this
+    // request's copy (a store may write `next` as is while the successor's version is unchanged).
     if (!result.ok && (await followRenewal(opts, session, ctx))) {
-      patch = patchFor(session.record)
+      const moved = patchFor(session.record)
+      patch = { ...moved, next: applyPatch(session.record, moved) }
       result = await storeCall(opts, 'update', ctx, () => opts.store.update(session.ref, patch))
     }
     if (!result.ok) return 'gone'

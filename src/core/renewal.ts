@@ -8,7 +8,7 @@
  */
 import { renewedId, sessionRef } from '../codec/ids.js'
 import type { EventContext } from '../events/types.js'
-import type { SessionPatch, SessionRecord } from '../stores/types.js'
+import { applyPatch, type SessionPatch, type SessionRecord } from '../stores/types.js'
 import type { SessionState } from './manager-types.js'
 import type { ResolvedOptions } from './options.js'
 import { storeCall } from './store-call.js'
@@ -182,13 +182,13 @@ async function claim(
 ): Promise<boolean> {
   const { store } = opts
   const { record } = session
-  const end: SessionPatch = {
+  const change = {
     set: {},
     unset: [],
     fields: record.userId === undefined ? {} : { userId: undefined },
     times: { lastSeenAt: record.lastSeenAt, idleExpiresAt: 0 },
-    next: { ...record, idleExpiresAt: 0, v: record.v + 1 },
   }
+  const end: SessionPatch = { ...change, next: applyPatch(record, change) }
   try {
     await storeCall(opts, 'create', ctx, () => store.create(ref, renewed), false)
   } catch {

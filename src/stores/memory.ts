@@ -164,7 +164,10 @@ export class MemoryStore implements SessionStore, NotBeforeMarks {
       if (options.ifVersion !== undefined && entry.v !== options.ifVersion) {
         return { ok: false, reason: 'conflict' }
       }
-      const next = toEntry(applyPatch(parse(entry.json), patch), entry.seq)
+      // Unchanged since the request loaded it (still at next.v - 1): the merge would give `next`.
+      const loaded = entry.v === patch.next.v - 1
+      const record = loaded ? patch.next : applyPatch(parse(entry.json), patch)
+      const next = toEntry(record, entry.seq)
       // An update that ends the session (as a renewal does) frees its entry at once.
       if (this.clock.now() >= next.expiresAt) this.remove(key, entry)
       else this.place(key, next, entry)

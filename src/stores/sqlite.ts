@@ -1,6 +1,7 @@
 import { systemClock, type Clock } from '../clock.js'
 import Database from 'better-sqlite3'
 import { keyInUse, settle, show } from './internal.js'
+import { WriteBatch } from './sqlite-batch.js'
 import { invalidOption, sessionLimitReached } from '../errors.js'
 import { applyPatch, expiresAt } from './types.js'
 import type {
@@ -55,8 +56,10 @@ const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/
 const MAX_TIMER_MS = 2 ** 31 - 1
 
 /**
- * Sessions in SQLite through better-sqlite3: one table, prepared statements, and a transaction
- * for every read-modify-write. Calls run synchronously and return settled promises.
+ * Sessions in SQLite through better-sqlite3: one table and prepared statements. Reads run
+ * synchronously and return settled promises. Writes asked for in one turn of the event loop are
+ * committed together, in one IMMEDIATE transaction (sqlite-batch.ts), each read-modify-write in a
+ * savepoint of its own; a write's promise settles once that commit is done.
  */
 export class SqliteStore implements SessionStore, NotBeforeMarks {
   /** Brand of a Tether store. */
@@ -66,6 +69,7 @@ export class SqliteStore implements SessionStore, NotBeforeMarks {
   private readonly clock: Clock
   private readonly sql: Statements
   private readonly tx: Transactions
+  private readonly batch: WriteBatch
   private timer: NodeJS.Timeout | undefined
 
   constructor(options: SqliteStoreOptions) {
@@ -83,6 +87,7 @@ export class SqliteStore implements SessionStore, NotBeforeMarks {
       throw err
     }
     this.tx = prepareTransactions(this.db, this.sql)
+    this.batch = new WriteBatch(this.db)
     this.timer = setInterval(this.pruneInBackground.bind(this), cleanupIntervalMs).unref()
   }
 
@@ -104,16 +109,16 @@ export class SqliteStore implements SessionStore, NotBeforeMarks {
    * transaction.
    */
   create(key: string, record: SessionRecord, options: CreateOptions = {}): Promise<string[]> {
-    return settle(function create(this: SqliteStore) {
-      const { maxPerUser } = options
-      const refuse = options.onLimit === 'refuse'
-      if (maxPerUser !== undefined && (!Number.isSafeInteger(maxPerUser) || maxPerUser < 1)) {
-        throw invalidOption(`"maxPerUser" must be a positive integer; got ${show(maxPerUser)}`)
-      }
-      // IMMEDIATE takes the write lock up front, so another process cannot slip in between the
-      // reads and the writes (a deferred transaction would fail with SQLITE_BUSY instead).
-      return this.tx.create.immediate(toRow(key, record), this.clock.now(), maxPerUser, refuse)
-    }, this)
+    const { maxPerUser } = options
+    if (maxPerUser !== undefined && (!Number.isSafeInteger(maxPerUser) || maxPerUser < 1)) {
+      return Promise.reject(
+        invalidOption(`"maxPerUser" must be a positive integer; got ${show(maxPerUser)}`),
+      )
+    }
+    const refuse = options.onLimit === 'refuse'
+    const now = this.clock.now()
+    // A savepoint inside the batch: a refused create leaves the batch's other writes alone.
+    return this.batch.add(() => this.tx.create(toRow(key, record), now, maxPerUser, refuse))
   }
 
   /** Merges `patch` into the live record under `key`; see {@link SessionStore.update}. */
@@ -122,23 +127,29 @@ export class SqliteStore implements SessionStore, NotBeforeMarks {
     patch: SessionPatch,
     options: { ifVersion?: number } = {},
   ): Promise<UpdateResult> {
-    return settle(function update(this: SqliteStore) {
-      return this.tx.update.immediate(key, patch, options.ifVersion, this.clock.now())
-    }, this)
+    const now = this.clock.now()
+    return this.batch.add((): UpdateResult => {
+      // Unchanged since the request loaded it (still at next.v - 1): the merge would give `next`
+      // itself, so one conditional UPDATE writes it, with no read and no parse.
+      const loaded = patch.next.v - 1
+      if (options.ifVersion === undefined || options.ifVersion === loaded) {
+        const row = { ...toRow(key, patch.next), loaded, now }
+        const write = 'userId' in patch.fields ? this.sql.writeIfUserAt : this.sql.writeIfAt
+        if (write.run(row).changes === 1) return { ok: true, v: row.v }
+      }
+      return this.tx.update(key, patch, options.ifVersion, now)
+    })
   }
 
   /** Moves the idle expiry of the live record under `key`; false if there is none. */
   touch(key: string, times: SessionTimes): Promise<boolean> {
-    return settle(function touch(this: SqliteStore) {
-      return this.tx.touch.immediate(key, times, this.clock.now())
-    }, this)
+    const now = this.clock.now()
+    return this.batch.add(() => this.tx.touch(key, times, now))
   }
 
   /** Removes the session under `key`, if any. */
   destroy(key: string): Promise<void> {
-    return settle(function destroy(this: SqliteStore) {
-      this.sql.destroy.run(key)
-    }, this)
+    return this.batch.add(() => void this.sql.destroy.run(key))
   }
 
   /** Live sessions of `userId`, oldest first. */
@@ -153,14 +164,14 @@ export class SqliteStore implements SessionStore, NotBeforeMarks {
 
   /** Removes the sessions of `userId` but `except`; returns the keys of the live ones removed. */
   destroyByUser(userId: string, options: { except?: string } = {}): Promise<string[]> {
-    return settle(function destroyByUser(this: SqliteStore) {
-      const now = this.clock.now()
+    const now = this.clock.now()
+    return this.batch.add(() => {
       const removed: string[] = []
       for (const row of this.sql.destroyByUser.all({ userId, except: options.except ?? null })) {
         if (now < row.expires_at) removed.push(row.key)
       }
       return removed
-    }, this)
+    })
   }
 
   /** The live "not before" mark of `scope`, or null. */
@@ -172,13 +183,14 @@ export class SqliteStore implements SessionStore, NotBeforeMarks {
 
   /** Sets the "not before" mark of `scope`, never moving a live one backwards. One statement. */
   setNotBefore(scope: string, at: number, expiresAt: number): Promise<void> {
-    return settle(function setNotBefore(this: SqliteStore) {
-      this.sql.setMark.run({ scope, at, expiresAt, now: this.clock.now() })
-    }, this)
+    const now = this.clock.now()
+    return this.batch.add(() => void this.sql.setMark.run({ scope, at, expiresAt, now }))
   }
 
   /** Stops the cleanup timer and closes the database if the store opened it. */
   close(): Promise<void> {
+    // Writes already asked for are committed, not dropped.
+    if (this.db.open) this.batch.flush()
     clearInterval(this.timer)
     this.timer = undefined
     if (this.ownsDb && this.db.open) this.db.close()
@@ -281,7 +293,7 @@ function updateInTx(
   if (row === undefined) return { ok: false, reason: 'missing' }
   if (ifVersion !== undefined && row.v !== ifVersion) return { ok: false, reason: 'conflict' }
   const next = toRow(key, applyPatch(parse(row.record), patch))
-  sql.write.run(next)
+  ;('userId' in patch.fields ? sql.writeUser : sql.write).run(next)
   return { ok: true, v: next.v }
 }
 
@@ -325,6 +337,7 @@ function prepareStatements(db: Database.Database, table: string) {
   const t = `"${table}"`
   type KeyAt = { key: string; now: number }
   type UserAt = { userId: string; now: number }
+  type IfAt = Row & { loaded: number; now: number }
   return {
     get: db.prepare<KeyAt, { v: number; record: string }>(
       `SELECT v, record FROM ${t} WHERE key = @key AND expires_at > @now`,
@@ -334,9 +347,21 @@ function prepareStatements(db: Database.Database, table: string) {
       `INSERT INTO ${t} (key, user_id, v, created_at, expires_at, record)
        VALUES (@key, @userId, @v, @createdAt, @expiresAt, @record)`,
     ),
+    // user_id is set only when the patch changes it: naming it rewrites its index entry.
     write: db.prepare<Row>(
-      `UPDATE ${t} SET user_id = @userId, v = @v, created_at = @createdAt,
-       expires_at = @expiresAt, record = @record WHERE key = @key`,
+      `UPDATE ${t} SET v = @v, expires_at = @expiresAt, record = @record WHERE key = @key`,
+    ),
+    writeUser: db.prepare<Row>(
+      `UPDATE ${t} SET user_id = @userId, v = @v, expires_at = @expiresAt, record = @record
+       WHERE key = @key`,
+    ),
+    writeIfAt: db.prepare<IfAt>(
+      `UPDATE ${t} SET v = @v, expires_at = @expiresAt, record = @record
+       WHERE key = @key AND v = @loaded AND expires_at > @now`,
+    ),
+    writeIfUserAt: db.prepare<IfAt>(
+      `UPDATE ${t} SET user_id = @userId, v = @v, expires_at = @expiresAt, record = @record
+       WHERE key = @key AND v = @loaded AND expires_at > @now`,
     ),
     // rowid breaks createdAt ties in insertion order.
     keysByUser: db.prepare<UserAt, { key: string }>(

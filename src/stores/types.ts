@@ -83,9 +83,17 @@ export interface SessionPatch {
   /** Record fields that changed. */
   fields: SessionFields
   times: SessionTimes
-  /** The whole record after the change, as this request saw it. */
+  /**
+   * The whole record after the change: `applyPatch(loaded, patch)`, where `loaded` is the record
+   * the change was computed from, at version `next.v - 1`. A store may write `next` as is when
+   * the stored version is still `next.v - 1` (nothing changed the record since; every write moves
+   * the version), and must merge otherwise.
+   */
   next: SessionRecord
 }
+
+/** A patch without its `next`: what {@link applyPatch} reads. */
+export type SessionChange = Omit<SessionPatch, 'next'>
 
 export type UpdateResult =
   /**
@@ -196,7 +204,7 @@ export function expiresAt(
 }
 
 /** Applies a patch to a record the way every store must (used by Memory and SQLite). */
-export function applyPatch(record: SessionRecord, patch: SessionPatch): SessionRecord {
+export function applyPatch(record: SessionRecord, patch: SessionChange): SessionRecord {
   const data: Record<string, unknown> = Object.create(null) as Record<string, unknown>
   for (const k of Object.keys(record.data)) data[k] = record.data[k]
   for (const k of patch.unset) delete data[k]

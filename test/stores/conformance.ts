@@ -202,6 +202,22 @@ function describeUpdates(fixture: MakeFixture): void {
     assert.deepEqual(await store.get(key('s')), { ...base, ...changed, ...times, v: 2 })
   })
 
+  it('refuses an update computed from a record that has since expired, and does not revive it', async function lateUpdate(t) {
+    const { store, clock, key } = await fixture(t)
+    const base = makeRecord({ data: { a: 1 } })
+    await store.create(key('s'), base)
+    clock.t = base.idleExpiresAt
+    const times = { lastSeenAt: clock.t, idleExpiresAt: clock.t + IDLE_MS }
+    // At the version it was read at: a store that writes `next` as is must still check liveness.
+    const patch = makePatch(base, { set: { a: 2 }, times })
+    assert.deepEqual(await store.update(key('s'), patch), { ok: false, reason: 'missing' })
+    assert.deepEqual(await store.update(key('s'), patch, { ifVersion: 1 }), {
+      ok: false,
+      reason: 'missing',
+    })
+    assert.equal(await store.get(key('s')), null)
+  })
+
   it('reports a missing session to update and touch without creating it', async function missing(t) {
     const { store, key } = await fixture(t)
     const patch = makePatch(makeRecord(), { set: { a: 1 } })

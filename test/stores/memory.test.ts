@@ -54,7 +54,8 @@ const USES: Array<[string, (store: SessionStore, key: string) => Promise<unknown
   [
     'update',
     function useByUpdate(store, key) {
-      return store.update(key, makePatch(makeRecord(), { set: { used: true } }))
+      // The patch is computed from the record as stored (user 'u', as fullStore creates it).
+      return store.update(key, makePatch(makeRecord({ userId: 'u' }), { set: { used: true } }))
     },
   ],
 ]
