@@ -7,7 +7,7 @@ import { diffData, type DataDiff } from './diff.js'
 import { followRenewal, stillCurrent } from './follow.js'
 import type { CommitInput, CommitOutcome, SessionState } from './manager-types.js'
 import type { ResolvedOptions } from './options.js'
-import { assertSize, classOf, idleExpiry, newRecord, renewalDue } from './records.js'
+import { asWritten, assertSize, classOf, idleExpiry, newRecord, renewalDue } from './records.js'
 import { createSession, storeCall } from './store-call.js'
 
 /** A new, not yet stored, anonymous session. */
@@ -87,26 +87,18 @@ async function writeCommit(
   if (diff.changed || cookieChanged || input.force || confirm) {
     const fields: SessionFields = cookieChanged ? { cookie: input.cookie! } : {}
     if (confirm) fields.unconfirmed = undefined
-    const patchFor = (record: SessionRecord) => {
-      const next: SessionRecord = { ...record, ...times, data: input.data, v: record.v + 1 }
-      if (cookieChanged) next.cookie = input.cookie!
-      if (confirm) delete next.unconfirmed
-      return { set: diff.set, unset: diff.unset, fields, times, next }
-    }
-    let patch = patchFor(session.record)
+    // `next` is the change applied to the record this request holds, which is the stored one at
+    // its version (records.ts, asWritten): a store may write it as is at that version.
+    const change = { set: diff.set, unset: diff.unset, fields, times }
+    let patch = { ...change, next: applyPatch(session.record, change) }
     let result = await storeCall(opts, 'update', ctx, () => opts.store.update(session.ref, patch))
     // Renewed by a parallel request since this one loaded it: the write goes to the successor.
-    // Its data may hold other requests' writes, so `next` is the change applied to it, not this
-    // request's copy (a store may write `next` as is while the successor's version is unchanged).
     if (!result.ok && (await followRenewal(opts, session, ctx))) {
-      const moved = patchFor(session.record)
-      patch = { ...moved, next: applyPatch(session.record, moved) }
+      patch = { ...change, next: applyPatch(session.record, change) }
       result = await storeCall(opts, 'update', ctx, () => opts.store.update(session.ref, patch))
     }
     if (!result.ok) return 'gone'
-    // The record as this request now sees it (its data is the request's), at the stored version.
-    patch.next.v = result.v
-    Object.assign(session, { record: patch.next, snapshot: diff.snapshot })
+    Object.assign(session, { record: asWritten(patch.next, result.v), snapshot: diff.snapshot })
     session.confirmRenewal = false
     return diff.changed || cookieChanged ? 'updated' : 'resaved'
   }

@@ -6,7 +6,7 @@ import { snapshotData } from './diff.js'
 import type { LoadOutcome, RequestContext, SessionState } from './manager-types.js'
 import type { NotBeforeGate } from './not-before.js'
 import type { ResolvedOptions } from './options.js'
-import { classOf, idleExpiry, renewalDue } from './records.js'
+import { asWritten, classOf, idleExpiry, renewalDue } from './records.js'
 import { destroyChain, dropMarkers, findSuccessor, renew } from './renewal.js'
 import { storeCall } from './store-call.js'
 import { rejectToken } from './reject-token.js'
@@ -157,7 +157,7 @@ export async function checkBinding(
       const next = { ...record, meta, v: record.v + 1 }
       const patch = { set: {}, unset: [], fields: { meta }, times, next }
       const result = await storeCall(opts, 'update', ctx, () => opts.store.update(ref, patch))
-      if (result.ok) session.record = { ...next, v: result.v }
+      if (result.ok) session.record = asWritten(next, result.v)
       return true
     }
   }

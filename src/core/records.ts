@@ -50,3 +50,14 @@ export function renewalDue(opts: ResolvedOptions, record: SessionRecord, now: nu
     opts.renewAfterMs !== null && now - (record.renewedAt ?? record.createdAt) >= opts.renewAfterMs
   )
 }
+
+/**
+ * The record as a request sees it after a write its store answered with version `v`. When the
+ * store wrote `next` as it was (`v` is next's own), that is the stored record at `v`. When it
+ * merged another request's write in (a later `v`), this copy lacks that write: it keeps the version
+ * it was computed from, so no later patch of this request passes it off as the stored record
+ * (Memory and SQLite write a patch's `next` as is when the stored version is `next.v - 1`).
+ */
+export function asWritten(next: SessionRecord, v: number): SessionRecord {
+  return v === next.v ? next : { ...next, v: next.v - 1 }
+}

@@ -6,6 +6,7 @@ import { invalidOption, sessionLimitReached } from '../errors.js'
 import { applyPatch, expiresAt } from './types.js'
 import type {
   CreateOptions,
+  SessionChange,
   NotBeforeMarks,
   SessionPatch,
   SessionRecord,
@@ -117,8 +118,12 @@ export class SqliteStore implements SessionStore, NotBeforeMarks {
     }
     const refuse = options.onLimit === 'refuse'
     const now = this.clock.now()
-    // A savepoint inside the batch: a refused create leaves the batch's other writes alone.
-    return this.batch.add(() => this.tx.create(toRow(key, record), now, maxPerUser, refuse))
+    return new Promise<string[]>((resolve) => {
+      // Serialized now (a throw rejects): what the caller changes after this call is not written.
+      const row = toRow(key, record)
+      // A savepoint inside the batch: a refused create leaves the batch's other writes alone.
+      resolve(this.batch.add(() => this.tx.create(row, now, maxPerUser, refuse)))
+    })
   }
 
   /** Merges `patch` into the live record under `key`; see {@link SessionStore.update}. */
@@ -128,16 +133,22 @@ export class SqliteStore implements SessionStore, NotBeforeMarks {
     options: { ifVersion?: number } = {},
   ): Promise<UpdateResult> {
     const now = this.clock.now()
-    return this.batch.add((): UpdateResult => {
-      // Unchanged since the request loaded it (still at next.v - 1): the merge would give `next`
-      // itself, so one conditional UPDATE writes it, with no read and no parse.
-      const loaded = patch.next.v - 1
-      if (options.ifVersion === undefined || options.ifVersion === loaded) {
-        const row = { ...toRow(key, patch.next), loaded, now }
-        const write = 'userId' in patch.fields ? this.sql.writeIfUserAt : this.sql.writeIfAt
-        if (write.run(row).changes === 1) return { ok: true, v: row.v }
+    const { ifVersion } = options
+    return new Promise<UpdateResult>((resolve) => {
+      // Serialized now (a throw rejects): what the caller changes after this call is not written.
+      const next = toRow(key, patch.next)
+      const change = frozenChange(patch)
+      const write = (): UpdateResult => {
+        // Unchanged since the request loaded it (still at next.v - 1): the merge would give
+        // `next` itself, so one conditional UPDATE writes it, with no read and no parse.
+        const loaded = next.v - 1
+        if (ifVersion === undefined || ifVersion === loaded) {
+          const statement = 'userId' in change.fields ? this.sql.writeIfUserAt : this.sql.writeIfAt
+          if (statement.run({ ...next, loaded, now }).changes === 1) return { ok: true, v: next.v }
+        }
+        return this.tx.update(key, change, ifVersion, now)
       }
-      return this.tx.update(key, patch, options.ifVersion, now)
+      resolve(this.batch.add(write))
     })
   }
 
@@ -285,7 +296,7 @@ function createInTx(
 function updateInTx(
   sql: Statements,
   key: string,
-  patch: SessionPatch,
+  patch: SessionChange,
   ifVersion: number | undefined,
   now: number,
 ): UpdateResult {
@@ -394,6 +405,15 @@ function prepareStatements(db: Database.Database, table: string) {
 function toRow(key: string, record: SessionRecord): Row {
   const { userId = null, v, createdAt } = record
   return { key, userId, v, createdAt, expiresAt: expiresAt(record), record: JSON.stringify(record) }
+}
+
+/**
+ * The change of `patch` as it stands now, for a merge that runs later in the batch: the data
+ * values through JSON (a copy, as they will be stored), the rest copied.
+ */
+function frozenChange(patch: SessionPatch): SessionChange {
+  const set = JSON.parse(JSON.stringify(patch.set)) as Record<string, unknown>
+  return { set, unset: [...patch.unset], fields: { ...patch.fields }, times: { ...patch.times } }
 }
 
 function parse(json: string): SessionRecord {

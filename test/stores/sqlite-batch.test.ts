@@ -63,6 +63,23 @@ describe('SqliteStore group commit', function groupCommit() {
     assert.deepEqual(await store.get('s'), base)
   })
 
+  it('writes each record as it was when the write was asked for, not when the batch runs', async function asAsked(t) {
+    const { store } = walStore(t)
+    const cart: unknown[] = ['x']
+    const record = makeRecord({ data: { cart } })
+    const created = store.create('s', record)
+    const patch = makePatch(record, { set: { cart } })
+    const merged = store.update('s', { ...patch, next: { ...patch.next, v: 7 } })
+    const updated = store.update('s', makePatch(record, { set: { cart } }))
+    // Changed after the calls, before the commit: neither the change nor a value JSON cannot
+    // hold reaches the file, and no write fails for it.
+    cart.push(10n)
+    assert.deepEqual(await created, [])
+    assert.deepEqual(await merged, { ok: true, v: 2 })
+    assert.deepEqual(await updated, { ok: true, v: 3 })
+    assert.deepEqual((await store.get('s'))?.data, { cart: ['x'] })
+  })
+
   it('rejects only the write that failed; the others of its batch are kept', async function alone(t) {
     const { store } = walStore(t)
     const base = makeRecord({ userId: 'u' })
