@@ -1,4 +1,5 @@
 import type { CommitOutcome, RequestContext, SessionState } from '../core/manager-types.js'
+import { dataFromSnapshot } from '../core/diff.js'
 import type { StoredCookie } from '../stores/types.js'
 import { TetherError, isTetherError } from '../errors.js'
 import type { AdapterHooks } from './adapter-hooks.js'
@@ -91,9 +92,9 @@ export class RequestSession<N = unknown, R = unknown> implements SessionHandle {
     const { cfg, hooks } = this.engine
     this.session = loaded ?? cfg.manager.create(this.ctx, this.newId())
     const kept = hooks.keepObject ? this.current : null
-    const sess = kept ?? hooks.createSession(this.native, data ?? this.session.record.data)
+    const sess = kept ?? hooks.createSession(this.native, data ?? appData(this.session))
     if (kept === null) Object.defineProperty(sess, STATE, { value: this, writable: true })
-    else replaceData(kept, data ?? this.session.record.data)
+    else replaceData(kept, data ?? appData(this.session))
     sess.cookie = this.makeCookie(this.session.record.cookie)
     this.current = sess
     hooks.attach(this.native, sess, this.session.id)
@@ -240,10 +241,12 @@ export class RequestSession<N = unknown, R = unknown> implements SessionHandle {
 
   async update(fn: UpdateFn): Promise<void> {
     const sess = this.held()
-    if (this.session.isNew) await this.commit(sess, false, true)
+    // What the request changed before update(fn) is written first (a new session is created):
+    // update(fn) reads the stored data afresh and hands its result back to the session object.
+    await this.commit(sess, false, this.session.isNew)
     this.session = await this.engine.cfg.manager.update(this.session, fn, this.ctx)
     this.idChanged()
-    replaceData(sess, this.session.record.data)
+    replaceData(sess, appData(this.session))
   }
 
   /**
@@ -388,6 +391,15 @@ function isEmpty(sess: SessionObject): boolean {
 }
 
 /** Replaces a session object's data with `data`, keeping the object (and its `cookie`). */
+/**
+ * The data the application gets: a deep copy, rebuilt from the snapshot, that shares nothing with
+ * the record the manager keeps. An object changed in place and then put back as it was must not
+ * reach the record the next write is built from (a store may write that record as is).
+ */
+function appData(session: SessionState): Record<string, unknown> {
+  return session.snapshot === null ? {} : dataFromSnapshot(session.snapshot)
+}
+
 function replaceData(sess: SessionObject, data: Record<string, unknown>): void {
   for (const key of Object.keys(sess))
     if (key !== 'cookie') delete (sess as unknown as Record<string, unknown>)[key]

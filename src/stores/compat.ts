@@ -93,16 +93,14 @@ export function fromExpressSessionStore(store: ExpressStoreLike): SessionStore {
     return { ok: true, v: patch.next.v }
   }
 
-  async function touch(
-    key: string,
-    times: SessionTimes,
-    current?: SessionRecord,
-  ): Promise<boolean> {
-    if (current === undefined) return (await get(key)) !== null
-    const next = { ...current, ...times }
-    if (typeof store.touch === 'function')
-      await call((cb) => store.touch!(key, toExpress(next), cb))
-    else await write(key, next)
+  async function touch(key: string, times: SessionTimes): Promise<boolean> {
+    // The stored record, read afresh, written back with the new times. Not the store's touch():
+    // most only move their own expiry (connect-redis), which leaves the record's idle expiry
+    // behind, so a session used read-only expired. Not the request's copy either: that would
+    // undo a write another request made since this one loaded the session.
+    const live = await get(key)
+    if (live === null) return false
+    await write(key, { ...live, ...times })
     return true
   }
 

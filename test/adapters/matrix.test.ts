@@ -47,6 +47,22 @@ function json(res: RawResponse): Record<string, unknown> {
 
 for (const [name, build] of Object.entries(APPS)) {
   describe(`adapter behaviour: ${name}`, () => {
+    it('keeps a change made before update(fn) in the same request', async (t) => {
+      const { call } = await setup(t, build)
+      const cookie = sid(await call('POST', '/write?key=a&value=1'))!
+      assert.equal((await call('POST', '/set-then-count', { cookie })).status, 200)
+      const { data } = json(await call('GET', '/read', { cookie }))
+      assert.deepEqual(data, { a: '1', theme: 'dark', n: 1 })
+    })
+
+    it('stores no edit the route made in place and undid, beside a change it kept', async (t) => {
+      const { call } = await setup(t, build)
+      const cookie = sid(await call('POST', '/cart'))!
+      assert.equal((await call('POST', '/undo', { cookie })).status, 200)
+      const { data } = json(await call('GET', '/read', { cookie }))
+      assert.deepEqual(data, { cart: { items: ['book'] }, page: '/cart' })
+    })
+
     it('stores a new session only when something is written, and marks the cookie no-store', async (t) => {
       const { store, call } = await setup(t, build)
       for (const path of ['/noop', '/read']) {

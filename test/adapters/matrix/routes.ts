@@ -46,6 +46,27 @@ export const ROUTES: Record<string, Action> = {
     })
     return { n: (s as unknown as Data)[key] }
   },
+  'POST /cart': (s) => {
+    ;(s as unknown as Data)['cart'] = { items: ['book'] }
+    return { ok: true }
+  },
+  'POST /undo': (s) => {
+    const data = s as unknown as Data
+    const cart = data['cart'] as { items: string[] }
+    const backup = structuredClone(cart)
+    // An edit made in place, then undone by putting the copy back; and another change.
+    cart.items.push('rejected')
+    data['cart'] = backup
+    data['page'] = '/cart'
+    return { ok: true }
+  },
+  'POST /set-then-count': async (s) => {
+    ;(s as unknown as Data)['theme'] = 'dark'
+    await s.update((d) => {
+      d['n'] = ((d['n'] as number | undefined) ?? 0) + 1
+    })
+    return { ok: true }
+  },
   'POST /big': (s) => {
     ;(s as unknown as Data)['big'] = 'x'.repeat(2048)
     return { ok: true, padding: 'y'.repeat(4096) }
