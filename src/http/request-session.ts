@@ -390,7 +390,6 @@ function isEmpty(sess: SessionObject): boolean {
   return true
 }
 
-/** Replaces a session object's data with `data`, keeping the object (and its `cookie`). */
 /**
  * The data the application gets: a deep copy, rebuilt from the snapshot, that shares nothing with
  * the record the manager keeps. An object changed in place and then put back as it was must not
@@ -400,6 +399,7 @@ function appData(session: SessionState): Record<string, unknown> {
   return session.snapshot === null ? {} : dataFromSnapshot(session.snapshot)
 }
 
+/** Replaces a session object's data with `data`, keeping the object (and its `cookie`). */
 function replaceData(sess: SessionObject, data: Record<string, unknown>): void {
   for (const key of Object.keys(sess))
     if (key !== 'cookie') delete (sess as unknown as Record<string, unknown>)[key]
