@@ -1,11 +1,11 @@
 import type { Clock } from '../clock.js'
-import type { Pool, PoolClient, QueryResultRow } from 'pg'
+import type { Pool, PoolClient, QueryConfig, QueryResultRow } from 'pg'
 import { invalidOption, sessionLimitReached } from '../errors.js'
 import { keyInUse } from './internal.js'
 import { encodeText } from './postgres/jsonb.js'
 import { toInsertValues, toRecord, toUpdateValues } from './postgres/rows.js'
 import type { RecordRow } from './postgres/rows.js'
-import { migrateSql, statements } from './postgres/sql.js'
+import { migrateSql, statementNames, statements } from './postgres/sql.js'
 import type { Statements } from './postgres/sql.js'
 import { resolveOptions } from './postgres/options.js'
 import type { PostgresStoreOptions, ResolvedPostgresOptions } from './postgres/options.js'
@@ -35,6 +35,8 @@ export class PostgresStore implements SessionStore, NotBeforeMarks {
   private readonly clock: Clock
   private readonly options: ResolvedPostgresOptions
   private readonly sql: Statements
+  /** Statement text to its prepared-statement name; null runs every statement as plain text. */
+  private readonly names: Map<string, string> | null
   private ready: Promise<void> | undefined
   private timer: NodeJS.Timeout | undefined
   private pruning = false
@@ -44,6 +46,7 @@ export class PostgresStore implements SessionStore, NotBeforeMarks {
     this.pool = this.options.pool
     this.clock = this.options.clock
     this.sql = statements(this.options.tableSql, this.options.marksSql)
+    this.names = this.options.preparedStatements ? statementNames(this.sql) : null
     const { cleanupIntervalMs } = this.options
     if (cleanupIntervalMs > 0) {
       this.timer = setInterval(this.pruneInBackground.bind(this), cleanupIntervalMs).unref()
@@ -203,15 +206,14 @@ export class PostgresStore implements SessionStore, NotBeforeMarks {
     client.on('error', connectionLost)
     try {
       await client.query('BEGIN')
-      await client.query(this.sql.lockUser, [this.options.table, values[1]])
+      await client.query(this.statement(this.sql.lockUser, [this.options.table, values[1]]))
       if (onLimit === 'refuse') {
         await this.insertIfRoom(client, values, maxPerUser)
         await client.query('COMMIT')
         return []
       }
       const { rows } = await client.query<{ added: number; evicted: string[] }>(
-        this.sql.createCapped,
-        [...values, maxPerUser],
+        this.statement(this.sql.createCapped, [...values, maxPerUser]),
       )
       // A live session under the key: undo the evictions too.
       if (rows[0]?.added !== 1) throw keyInUse('PostgresStore')
@@ -232,16 +234,24 @@ export class PostgresStore implements SessionStore, NotBeforeMarks {
   private async insertIfRoom(client: PoolClient, values: unknown[], maxPerUser: number) {
     // A statement after the lock sees every create committed before it.
     const [key, userId, , , , , , now] = values
-    const count = await client.query<{ live: number }>(this.sql.countLive, [key, userId, now])
+    const count = await client.query<{ live: number }>(
+      this.statement(this.sql.countLive, [key, userId, now]),
+    )
     if ((count.rows[0]?.live ?? 0) >= maxPerUser) throw sessionLimitReached(maxPerUser)
-    if ((await client.query(this.sql.create, values)).rowCount === 0)
+    if ((await client.query(this.statement(this.sql.create, values))).rowCount === 0)
       throw keyInUse('PostgresStore')
   }
 
   /** Runs one statement on the pool, creating the table first when `autoCreate` is set. */
   private async query<R extends QueryResultRow = QueryResultRow>(text: string, values: unknown[]) {
     if (this.options.autoCreate) await this.ensureTable()
-    return this.pool.query<R>(text, values)
+    return this.pool.query<R>(this.statement(text, values))
+  }
+
+  /** One of the store's statements as pg runs it: named (prepared) unless that is turned off. */
+  private statement(text: string, values: unknown[]): QueryConfig {
+    const name = this.names?.get(text)
+    return name === undefined ? { text, values } : { name, text, values }
   }
 
   private ensureTable(): Promise<void> {

@@ -238,6 +238,63 @@ describe('PostgresStore', { skip }, function postgresStore() {
     assert.ok(counts.length > 0 && Math.max(...counts) <= 3, `listed ${Math.max(...counts)}`)
   })
 
+  it('prepares its statements on the connection, or never with preparedStatements: false', async function prepared(t) {
+    /** The names of the prepared statements on a one-connection pool after a store used it. */
+    async function preparedNames(options: Partial<PostgresStoreOptions>): Promise<string[]> {
+      const single = new pg.Pool({ connectionString: DATABASE_URL, max: 1 })
+      t.after(() => single.end())
+      const table = tableName()
+      const store = new PostgresStore({
+        pool: single,
+        table,
+        clock: manualClock(),
+        cleanupIntervalMs: 0,
+        ...options,
+      })
+      t.after(async () => {
+        await store.close()
+        await dropTable(table)
+      })
+      await store.migrate()
+      await store.create('s', makeRecord())
+      assert.deepEqual(await store.update('s', makePatch(makeRecord(), { set: { a: 1 } })), {
+        ok: true,
+        v: 2,
+      })
+      assert.equal((await store.get('s'))?.data['a'], 1)
+      const { rows } = await single.query<{ name: string }>(
+        "SELECT name FROM pg_prepared_statements WHERE name LIKE 'tether\\_%' ORDER BY name",
+      )
+      return rows.map((row) => row.name)
+    }
+    assert.equal((await preparedNames({})).length, 3, 'create, update and get, each prepared')
+    assert.deepEqual(await preparedNames({ preparedStatements: false }), [])
+  })
+
+  it('runs two stores on two tables over one connection, and survives its table made anew', async function shared(t) {
+    const single = new pg.Pool({ connectionString: DATABASE_URL, max: 1 })
+    t.after(() => single.end())
+    const tables = [tableName(), tableName()]
+    const stores = tables.map(
+      (table) =>
+        new PostgresStore({ pool: single, table, clock: manualClock(), cleanupIntervalMs: 0 }),
+    )
+    t.after(async () => {
+      for (const store of stores) await store.close()
+      for (const table of tables) await dropTable(table)
+    })
+    for (const store of stores) await store.migrate()
+    // Same statements on two tables: two names (pg refuses one name for two texts).
+    for (const [i, store] of stores.entries()) await store.create('s', makeRecord({ data: { i } }))
+    for (const [i, store] of stores.entries()) assert.deepEqual((await store.get('s'))?.data, { i })
+    // Dropped and migrated again: PostgreSQL plans the prepared statements anew.
+    await dropTable(tables[0]!)
+    await stores[0]!.migrate()
+    assert.equal(await stores[0]!.get('s'), null)
+    await stores[0]!.create('s', makeRecord({ data: { again: true } }))
+    assert.deepEqual((await stores[0]!.get('s'))?.data, { again: true })
+  })
+
   it('lets one of 20 concurrent updates with the same ifVersion write', async function cas(t) {
     const { store } = await openStore(t)
     const base = makeRecord({ data: { n: 0 } })
@@ -359,6 +416,11 @@ describe('PostgresStore options', function options() {
     ['table 42', { table: 42 }, /^"table" .* got 42$/],
     ['autoCreate "yes"', { autoCreate: 'yes' }, /^"autoCreate" must be true or false; got "yes"$/],
     ['cleanupIntervalMs -1', { cleanupIntervalMs: -1 }, /^"cleanupIntervalMs" .* got -1\./],
+    [
+      'preparedStatements "yes"',
+      { preparedStatements: 'yes' },
+      /^"preparedStatements" must be true or false; got "yes"$/,
+    ],
     ['cleanupIntervalMs "5m"', { cleanupIntervalMs: '5m' }, /got "5m"\./],
     ['cleanupIntervalMs 2 ** 31', { cleanupIntervalMs: 2 ** 31 }, /got 2147483648\./],
     ['a clock without now()', { clock: {} }, /^"clock" .* got an object$/],

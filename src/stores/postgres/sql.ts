@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto'
+
 /**
  * The SQL of PostgresStore, one statement per operation. `t` is the quoted table name, checked by
  * resolveOptions; every value is a bound parameter. Liveness is `expires_at > now`, where
@@ -119,3 +121,16 @@ export function statements(t: string, marks: string) {
 
 /** The statements of one table. */
 export type Statements = ReturnType<typeof statements>
+
+/**
+ * A name for each statement, to run it prepared: `tether_` and a digest of its text, so two
+ * stores on different tables, sharing a pool, never give one name to two texts (pg refuses that).
+ */
+export function statementNames(sql: Statements): Map<string, string> {
+  return new Map(
+    Object.values(sql).map((text) => [
+      text,
+      `tether_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`,
+    ]),
+  )
+}
