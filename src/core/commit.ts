@@ -105,7 +105,7 @@ async function writeCommit(
   if (renewalDue(opts, session.record, now) && !(await stillCurrent(opts, session, ctx)))
     return 'gone'
   if (now - session.record.lastSeenAt < cls.touchAfterMs) return 'none'
-  const touch = () => opts.store.touch(session.ref, times, session.record)
+  const touch = () => opts.store.touch(session.ref, times)
   let touched = await storeCall(opts, 'touch', ctx, touch)
   if (!touched && (await followRenewal(opts, session, ctx)))
     touched = await storeCall(opts, 'touch', ctx, touch)

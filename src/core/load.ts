@@ -127,7 +127,7 @@ export async function lookup(
     // leads to is used through it.
     const idleExpiresAt = Math.min(marker.absoluteExpiresAt, idleExpiry(now, classOf(opts, head)))
     const times = { lastSeenAt: now, idleExpiresAt }
-    await storeCall(opts, 'touch', ctx, () => opts.store.touch(markers[0]!, times, marker))
+    await storeCall(opts, 'touch', ctx, () => opts.store.touch(markers[0]!, times))
   }
   return { id: next.id!, ref: headRef, record: head, followed: true, reuse, markers }
 }

@@ -165,8 +165,8 @@ export class MemoryStore implements SessionStore, NotBeforeMarks {
         return { ok: false, reason: 'conflict' }
       }
       // Unchanged since the request loaded it (still at next.v - 1): the merge would give `next`.
-      const loaded = entry.v === patch.next.v - 1
-      const record = loaded ? patch.next : applyPatch(parse(entry.json), patch)
+      const unchanged = entry.v === patch.next.v - 1
+      const record = unchanged ? patch.next : applyPatch(parse(entry.json), patch)
       const next = toEntry(record, entry.seq)
       // An update that ends the session (as a renewal does) frees its entry at once.
       if (this.clock.now() >= next.expiresAt) this.remove(key, entry)

@@ -172,12 +172,8 @@ export interface SessionStore extends Partial<NotBeforeMarks> {
    * the stored v equals it (read-modify-write). A changed userId moves the record in the user index.
    */
   update(key: string, patch: SessionPatch, options?: { ifVersion?: number }): Promise<UpdateResult>
-  /**
-   * Extends a live session's idle expiry without changing data or version. False if missing.
-   * `current` is the record as the manager holds it, for stores that can only rewrite a whole
-   * record (a wrapped express-session store); native stores ignore it.
-   */
-  touch(key: string, times: SessionTimes, current?: SessionRecord): Promise<boolean>
+  /** Extends a live session's idle expiry without changing data or version. False if missing. */
+  touch(key: string, times: SessionTimes): Promise<boolean>
   /** Removes the record, then its index entry. Missing keys are not an error. */
   destroy(key: string): Promise<void>
   /** Live sessions of `userId`, oldest first (by createdAt, ties in insertion order). */

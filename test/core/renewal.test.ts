@@ -296,7 +296,7 @@ function delegate(inner: SessionStore): SessionStore {
     get: (key) => inner.get(key),
     create: (key, record, options) => inner.create(key, record, options),
     update: (key, patch, options) => inner.update(key, patch, options),
-    touch: (key, times, current) => inner.touch(key, times, current),
+    touch: (key, times) => inner.touch(key, times),
     destroy: (key) => inner.destroy(key),
     listByUser: (userId) => inner.listByUser(userId),
     destroyByUser: (userId, options) => inner.destroyByUser(userId, options),

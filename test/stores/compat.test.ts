@@ -56,7 +56,7 @@ describe('fromExpressSessionStore', () => {
     const record = makeRecord({ createdAt: now, data: { n: 1 } })
     await store.create('k', record)
     const times = { lastSeenAt: now + 1000, idleExpiresAt: now + 3_600_000 }
-    assert.equal(await store.touch('k', times, record), true)
+    assert.equal(await store.touch('k', times), true)
     const touched = await store.get('k')
     assert.equal(touched?.idleExpiresAt, times.idleExpiresAt)
     assert.equal(touched?.lastSeenAt, times.lastSeenAt)
@@ -70,7 +70,7 @@ describe('fromExpressSessionStore', () => {
     // Another request writes; then the first, which only read, touches with its older copy.
     await store.create('k', { ...loaded, v: 2, data: { n: 1, cart: ['x'] } })
     const times = { lastSeenAt: now + 1000, idleExpiresAt: now + 3_600_000 }
-    assert.equal(await store.touch('k', times, loaded), true)
+    assert.equal(await store.touch('k', times), true)
     const after = await store.get('k')
     assert.deepEqual(after?.data, { n: 1, cart: ['x'] })
     assert.equal(after?.v, 2, 'the version never moves back')
@@ -80,6 +80,6 @@ describe('fromExpressSessionStore', () => {
   it('answers false to a touch of a session that is gone', async () => {
     const store = fromExpressSessionStore(bareStore() as never)
     const times = { lastSeenAt: Date.now(), idleExpiresAt: Date.now() + 60_000 }
-    assert.equal(await store.touch('missing', times, makeRecord()), false)
+    assert.equal(await store.touch('missing', times), false)
   })
 })
