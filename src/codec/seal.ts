@@ -29,6 +29,7 @@ const KID = /^[A-Za-z0-9_-]{1,16}$/
 const BLOB = /^[A-Za-z0-9_-]+$/
 /** iv + tag + at least one byte of payload, in base64url characters. */
 const MIN_BLOB_CHARS = Math.ceil(((IV_BYTES + TAG_BYTES + 1) * 4) / 3)
+const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
 
 export type OpenResult =
   | { readonly ok: true; readonly key: KeyEntry; readonly payload: Buffer }
@@ -40,12 +41,13 @@ export function seal(key: KeyEntry, payload: string): string {
   const iv = ivs.bytes()
   const cipher = createCipheriv('aes-256-gcm', key.sealKey, iv, { authTagLength: TAG_BYTES })
   cipher.setAAD(Buffer.from(header, 'latin1'))
-  const body = Buffer.concat([
-    iv,
-    cipher.update(payload, 'utf8'),
-    cipher.final(),
-    cipher.getAuthTag(),
-  ])
+  const ciphertext = cipher.update(payload, 'utf8')
+  // GCM is a stream mode: final() adds no bytes, so iv ‖ ciphertext ‖ tag is all there is.
+  cipher.final()
+  const body = Buffer.concat(
+    [iv, ciphertext, cipher.getAuthTag()],
+    IV_BYTES + ciphertext.length + TAG_BYTES,
+  )
   return `${header}.${body.toString('base64url')}`
 }
 
@@ -62,9 +64,9 @@ export function openSeal(value: string, keys: ReadonlyMap<string, KeyEntry>): Op
   const kid = value.slice(SEAL_VERSION.length + 1, dot)
   const blob = value.slice(dot + 1)
   if (!KID.test(kid) || blob.length < MIN_BLOB_CHARS || !BLOB.test(blob)) return MALFORMED
-  const body = Buffer.from(blob, 'base64url')
   // One accepted spelling per token: non-canonical base64url (spare trailing bits) is refused.
-  if (body.toString('base64url') !== blob) return MALFORMED
+  if (!canonicalBase64url(blob)) return MALFORMED
+  const body = Buffer.from(blob, 'base64url')
   const key = keys.get(kid)
   if (key === undefined) return UNKNOWN_KEY
   try {
@@ -74,11 +76,26 @@ export function openSeal(value: string, keys: ReadonlyMap<string, KeyEntry>): Op
     decipher.setAAD(Buffer.from(value.slice(0, dot), 'latin1'))
     decipher.setAuthTag(body.subarray(body.length - TAG_BYTES))
     const payload = decipher.update(body.subarray(IV_BYTES, body.length - TAG_BYTES))
-    return { ok: true, key, payload: Buffer.concat([payload, decipher.final()]) }
+    // Checks the tag (throws when it does not match); GCM's final() adds no bytes.
+    decipher.final()
+    return { ok: true, key, payload }
   } catch {
     // The tag does not match: another key, or any bit of the token changed.
     return FORGED
   }
+}
+
+/**
+ * Whether unpadded base64url `blob` (only alphabet characters, checked before) is the one spelling
+ * of its bytes: a length of 4n+1 is never one, and the bits the last character carries past the
+ * last byte (4 of them at 4n+2, 2 at 4n+3) must be zero. Same answer as re-encoding and comparing.
+ */
+function canonicalBase64url(blob: string): boolean {
+  const rest = blob.length % 4
+  if (rest === 0) return true
+  if (rest === 1) return false
+  const last = BASE64URL.indexOf(blob[blob.length - 1]!)
+  return (last & (rest === 2 ? 0b1111 : 0b11)) === 0
 }
 
 /** Length of the sealed token of a `payloadBytes`-byte payload under key id `kid`. */

@@ -8,6 +8,7 @@ import type { RequestSession } from '../../http/request-session.js'
 import type { RequestView } from '../../http/request-view.js'
 import { invalidOption } from '../../errors.js'
 import { EXPRESS_ONLY_OPTIONS, type ExpressSessionOptions } from './options.js'
+import { useDictionaryProperties } from './property-mode.js'
 import { Session } from './session.js'
 
 type Req = IncomingMessage & {
@@ -162,9 +163,8 @@ type Start = (deferred: Deferred) => void
 /**
  * `session` and `sessionID` of a deferred request: own accessors that start its session the
  * first time either is read, and from then on read and write the deferral (as a plain property
- * would): one symbol property and two accessors added to the request, as few as can be. They stay
- * accessors: turning an accessor into a data property on an Express request puts the request into
- * V8's slow dictionary mode, which every later middleware pays for. Not enumerable, so middleware
+ * would): one symbol property and two accessors added to the request (in dictionary mode by then,
+ * see property-mode.ts, so each is a hash-table insert). Not enumerable, so middleware
  * that copies the request's own properties (a logger) starts no session. Assigning
  * `session` before any read (an application replacing or dropping it) starts nothing; deleting it
  * drops it (nothing starts afterwards). Own accessors, not the prototype's: a request with a
@@ -240,6 +240,9 @@ export function session(options?: ExpressSessionOptions): SessionMiddleware {
 
   function sessionMiddleware(req: Req, res: ServerResponse, next: Next): void {
     if (req.session) return next()
+    // Express set `req.res` and `res.req` before giving each its new prototype: property-mode.ts.
+    useDictionaryProperties(req, 'res')
+    useDictionaryProperties(res, 'req')
     req.sessionStore = userStore
     try {
       const view = new ExpressView(req, pathnameOf(req.originalUrl ?? req.url ?? '/'), proxy)
