@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv } from 'node:crypto'
+import { isCanonicalBase64url } from './base64url.js'
 import type { KeyEntry } from './keyring.js'
 import { randomPool } from './random-pool.js'
 import type { VerifyFailure } from './token.js'
@@ -29,7 +30,6 @@ const KID = /^[A-Za-z0-9_-]{1,16}$/
 const BLOB = /^[A-Za-z0-9_-]+$/
 /** iv + tag + at least one byte of payload, in base64url characters. */
 const MIN_BLOB_CHARS = Math.ceil(((IV_BYTES + TAG_BYTES + 1) * 4) / 3)
-const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
 
 export type OpenResult =
   | { readonly ok: true; readonly key: KeyEntry; readonly payload: Buffer }
@@ -65,7 +65,7 @@ export function openSeal(value: string, keys: ReadonlyMap<string, KeyEntry>): Op
   const blob = value.slice(dot + 1)
   if (!KID.test(kid) || blob.length < MIN_BLOB_CHARS || !BLOB.test(blob)) return MALFORMED
   // One accepted spelling per token: non-canonical base64url (spare trailing bits) is refused.
-  if (!canonicalBase64url(blob)) return MALFORMED
+  if (!isCanonicalBase64url(blob)) return MALFORMED
   const body = Buffer.from(blob, 'base64url')
   const key = keys.get(kid)
   if (key === undefined) return UNKNOWN_KEY
@@ -83,19 +83,6 @@ export function openSeal(value: string, keys: ReadonlyMap<string, KeyEntry>): Op
     // The tag does not match: another key, or any bit of the token changed.
     return FORGED
   }
-}
-
-/**
- * Whether unpadded base64url `blob` (only alphabet characters, checked before) is the one spelling
- * of its bytes: a length of 4n+1 is never one, and the bits the last character carries past the
- * last byte (4 of them at 4n+2, 2 at 4n+3) must be zero. Same answer as re-encoding and comparing.
- */
-function canonicalBase64url(blob: string): boolean {
-  const rest = blob.length % 4
-  if (rest === 0) return true
-  if (rest === 1) return false
-  const last = BASE64URL.indexOf(blob[blob.length - 1]!)
-  return (last & (rest === 2 ? 0b1111 : 0b11)) === 0
 }
 
 /** Length of the sealed token of a `payloadBytes`-byte payload under key id `kid`. */

@@ -2,7 +2,7 @@ import { generateSessionId, sessionRef } from '../codec/ids.js'
 import { signToken } from '../codec/token.js'
 import { isTetherError } from '../errors.js'
 import type { EventContext } from '../events/types.js'
-import { applyPatch, type SessionFields, type SessionRecord } from '../stores/types.js'
+import { patchFrom, type SessionFields, type SessionRecord } from '../stores/types.js'
 import { diffData, type DataDiff } from './diff.js'
 import { followRenewal, stillCurrent } from './follow.js'
 import type { CommitInput, CommitOutcome, SessionState } from './manager-types.js'
@@ -90,11 +90,11 @@ async function writeCommit(
     // `next` is the change applied to the record this request holds, which is the stored one at
     // its version (records.ts, asWritten): a store may write it as is at that version.
     const change = { set: diff.set, unset: diff.unset, fields, times }
-    let patch = { ...change, next: applyPatch(session.record, change) }
+    let patch = patchFrom(session.record, change)
     let result = await storeCall(opts, 'update', ctx, () => opts.store.update(session.ref, patch))
     // Renewed by a parallel request since this one loaded it: the write goes to the successor.
     if (!result.ok && (await followRenewal(opts, session, ctx))) {
-      patch = { ...change, next: applyPatch(session.record, change) }
+      patch = patchFrom(session.record, change)
       result = await storeCall(opts, 'update', ctx, () => opts.store.update(session.ref, patch))
     }
     if (!result.ok) return 'gone'

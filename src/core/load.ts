@@ -1,6 +1,6 @@
 import { sessionRef } from '../codec/ids.js'
 import { verifyToken } from '../codec/token.js'
-import type { SessionRecord } from '../stores/types.js'
+import { patchFrom, type SessionRecord } from '../stores/types.js'
 import { bindingMismatch, contextMeta } from './binding.js'
 import { snapshotData } from './diff.js'
 import type { LoadOutcome, RequestContext, SessionState } from './manager-types.js'
@@ -154,10 +154,9 @@ export async function checkBinding(
       // Follow the session to its new context, so the event fires once per change, not per request.
       const meta = contextMeta(ctx)
       const times = { lastSeenAt: record.lastSeenAt, idleExpiresAt: record.idleExpiresAt }
-      const next = { ...record, meta, v: record.v + 1 }
-      const patch = { set: {}, unset: [], fields: { meta }, times, next }
+      const patch = patchFrom(record, { set: {}, unset: [], fields: { meta }, times })
       const result = await storeCall(opts, 'update', ctx, () => opts.store.update(ref, patch))
-      if (result.ok) session.record = asWritten(next, result.v)
+      if (result.ok) session.record = asWritten(patch.next, result.v)
       return true
     }
   }

@@ -8,7 +8,7 @@
  */
 import { renewedId, sessionRef } from '../codec/ids.js'
 import type { EventContext } from '../events/types.js'
-import { applyPatch, type SessionPatch, type SessionRecord } from '../stores/types.js'
+import { patchFrom, type SessionRecord } from '../stores/types.js'
 import type { SessionState } from './manager-types.js'
 import type { ResolvedOptions } from './options.js'
 import { storeCall } from './store-call.js'
@@ -188,7 +188,7 @@ async function claim(
     fields: record.userId === undefined ? {} : { userId: undefined },
     times: { lastSeenAt: record.lastSeenAt, idleExpiresAt: 0 },
   }
-  const end: SessionPatch = { ...change, next: applyPatch(record, change) }
+  const end = patchFrom(record, change)
   try {
     await storeCall(opts, 'create', ctx, () => store.create(ref, renewed), false)
   } catch {

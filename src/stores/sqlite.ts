@@ -344,6 +344,14 @@ function createTable(db: Database.Database, table: string): void {
   `)
 }
 
+const IF_AT = ' AND v = @loaded AND expires_at > @now'
+
+/** The UPDATE that writes a whole row under `key` (and `user_id` when `withUser`), then `and`. */
+function rewrite(t: string, withUser: boolean, and: string): string {
+  const user = withUser ? 'user_id = @userId, ' : ''
+  return `UPDATE ${t} SET ${user}v = @v, expires_at = @expiresAt, record = @record WHERE key = @key${and}`
+}
+
 function prepareStatements(db: Database.Database, table: string) {
   const t = `"${table}"`
   type KeyAt = { key: string; now: number }
@@ -359,21 +367,11 @@ function prepareStatements(db: Database.Database, table: string) {
        VALUES (@key, @userId, @v, @createdAt, @expiresAt, @record)`,
     ),
     // user_id is set only when the patch changes it: naming it rewrites its index entry.
-    write: db.prepare<Row>(
-      `UPDATE ${t} SET v = @v, expires_at = @expiresAt, record = @record WHERE key = @key`,
-    ),
-    writeUser: db.prepare<Row>(
-      `UPDATE ${t} SET user_id = @userId, v = @v, expires_at = @expiresAt, record = @record
-       WHERE key = @key`,
-    ),
-    writeIfAt: db.prepare<IfAt>(
-      `UPDATE ${t} SET v = @v, expires_at = @expiresAt, record = @record
-       WHERE key = @key AND v = @loaded AND expires_at > @now`,
-    ),
-    writeIfUserAt: db.prepare<IfAt>(
-      `UPDATE ${t} SET user_id = @userId, v = @v, expires_at = @expiresAt, record = @record
-       WHERE key = @key AND v = @loaded AND expires_at > @now`,
-    ),
+    write: db.prepare<Row>(rewrite(t, false, '')),
+    writeUser: db.prepare<Row>(rewrite(t, true, '')),
+    // Only over the version the patch was computed from, and only a live record.
+    writeIfAt: db.prepare<IfAt>(rewrite(t, false, IF_AT)),
+    writeIfUserAt: db.prepare<IfAt>(rewrite(t, true, IF_AT)),
     // rowid breaks createdAt ties in insertion order.
     keysByUser: db.prepare<UserAt, { key: string }>(
       `SELECT key FROM ${t} WHERE user_id = @userId AND expires_at > @now ORDER BY created_at, rowid`,

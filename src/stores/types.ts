@@ -199,6 +199,14 @@ export function expiresAt(
   return Math.min(record.idleExpiresAt, record.absoluteExpiresAt)
 }
 
+/**
+ * The patch of `change` computed from `loaded`: its `next` is the change applied to that record,
+ * as {@link SessionPatch.next} promises. The one way the manager builds a patch.
+ */
+export function patchFrom(loaded: SessionRecord, change: SessionChange): SessionPatch {
+  return { ...change, next: applyPatch(loaded, change) }
+}
+
 /** Applies a patch to a record the way every store must (used by Memory and SQLite). */
 export function applyPatch(record: SessionRecord, patch: SessionChange): SessionRecord {
   const data: Record<string, unknown> = Object.create(null) as Record<string, unknown>

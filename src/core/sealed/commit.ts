@@ -133,8 +133,7 @@ export function commitSealed(
     idleExpiresAt: Math.min(idleExpiry(now, cls), input.cookieExpiresAt ?? Infinity),
   }
   const fields = cookieChanged ? { cookie: input.cookie! } : {}
-  const patch = { set: diff.set, unset: diff.unset, fields, times, next: session.record }
-  const record = applyPatch(session.record, patch)
+  const record = applyPatch(session.record, { set: diff.set, unset: diff.unset, fields, times })
   // Sealed and measured before the session changes: a refusal leaves it as it was.
   tokens.issue(session, record, ctx, input.cookieName)
   Object.assign(session, { record, isNew: false, snapshot: diff.snapshot, needsCookie: true })
