@@ -58,9 +58,7 @@ export class Cookie {
       }
     }
     if (this.originalMaxAge === undefined || this.originalMaxAge === null) {
-      // The configured number itself, not maxAge read back a millisecond later.
-      const configured = (options as Record<string, unknown> | undefined)?.['maxAge']
-      this.originalMaxAge = typeof configured === 'number' ? configured : this.maxAge
+      this.originalMaxAge = this.maxAge
     }
   }
 
@@ -85,7 +83,14 @@ export class Cookie {
     if (ms && typeof ms !== 'number' && !(ms instanceof Date)) {
       throw new TypeError('maxAge must be a number or Date')
     }
-    this.expires = typeof ms === 'number' ? new Date(Date.now() + ms) : (ms ?? null)
+    if (typeof ms === 'number') {
+      // The number itself, not maxAge read back from the expiry: a millisecond may pass between
+      // the two clock reads, and a lifetime one short of the configured one looks changed.
+      this._expires = new Date(Date.now() + ms)
+      this.originalMaxAge = ms
+    } else {
+      this.expires = ms ?? null
+    }
   }
 
   /** The attributes as express-session stores them. */

@@ -5,6 +5,7 @@ import session from '../../src/adapters/express/index.js'
 import type { ExpressSessionOptions } from '../../src/adapters/express/options.js'
 import type { TetherEvent } from '../../src/events/types.js'
 import { MemoryStore } from '../../src/stores/memory.js'
+import { manualClock } from '../helpers/clock.js'
 import { cookiePair, listen, send } from '../helpers/http.js'
 import { newSecret } from '../helpers/secrets.js'
 import { spyStore } from '../helpers/spy-store.js'
@@ -77,6 +78,22 @@ describe('express adapter', () => {
     const second = await send(s.port, { path: '/views', headers: { cookie } })
     assert.equal(JSON.parse(second.body).views, 2)
     assert.deepEqual(second.setCookies, [])
+  })
+
+  it('touches, never rewrites, a session only read past touchAfter while the clock ticks', async (t) => {
+    // Date.now() a millisecond later at every call: the cookie's lifetime, read back, used to look
+    // changed (originalMaxAge one short of cookie.maxAge), which turned a touch into a full write.
+    let wall = Date.now()
+    t.mock.method(Date, 'now', () => wall++)
+    const clock = manualClock(wall)
+    const s = await server(t, { clock, cookie: { maxAge: 3_600_000 } })
+    const cookie = cookiePair(await send(s.port, { path: '/views' }), 'sid')!
+    clock.advance(2 * 60_000)
+    const { update, touch } = s.store.calls
+    const read = await send(s.port, { path: '/peek', headers: { cookie } })
+    assert.equal(JSON.parse(read.body).views, 1)
+    assert.equal(s.store.calls.update, update, 'no write: nothing changed')
+    assert.equal(s.store.calls.touch, touch + 1, 'one lazy touch')
   })
 
   it('names the cookie __Host-sid and marks it Secure behind a trusted https proxy', async (t) => {
