@@ -13,9 +13,11 @@ import { parseBenchArgs, USAGE, type BenchArgs } from './lib/args.js'
 import { pinningAvailable, stopAll, stopChildrenOnExit } from './lib/children.js'
 import { ensureBuild } from './lib/machine.js'
 import { runProfile } from './lib/run-profile.js'
-import { summarize, table } from './lib/report.js'
+import { pairTable, summarize, table } from './lib/report.js'
+import { summarizePair } from './lib/pairs.js'
 import { QUICK, SCENARIOS, scenarioByName, type Route, type Scenario } from './lib/scenarios.js'
 import { runSuite } from './lib/suite.js'
+import { pairRequests } from './lib/target-list.js'
 import { judge, targetTable, type TargetResult } from './lib/targets.js'
 import { judgeMemory, measureMemory, memoryReport, type MemoryVerdicts } from './memory/run.js'
 import { runMicro } from './micro/run.js'
@@ -60,6 +62,21 @@ function timingOf(args: BenchArgs) {
   }
 }
 
+/** With --check: the pairs of the targets whose two cases both run, in alternating windows. */
+function pairsOf(args: BenchArgs, scenarios: Scenario[]) {
+  const rounds = args.rounds ?? (args.quick ? 3 : 4)
+  if (!args.check || rounds === 0) return undefined
+  const selected = new Set(scenarios.flatMap((s) => s.routes.map((r) => `${s.name}/${r}`)))
+  const requests = pairRequests().filter((p) => selected.has(p.a) && selected.has(p.b))
+  const timing = {
+    rounds,
+    windowS: args.quick ? 1 : 2,
+    warmupS: args.warmup ?? (args.quick ? 0.5 : 1),
+    connections: args.connections,
+  }
+  return { requests, timing }
+}
+
 function machine() {
   const list = cpus()
   return {
@@ -79,15 +96,20 @@ async function loadRun(args: BenchArgs): Promise<number> {
       `${timing.durationS} s per case, ${timing.connections} connections` +
       (pinningAvailable() ? '; server on CPU 0, load on CPU 1' : '; taskset missing: NOT pinned'),
   )
+  const pairs = pairsOf(args, scenarios)
   const suite = await runSuite(scenarios, {
     ...timing,
     databaseUrl: DATABASE_URL,
     log: (line) => console.log(line),
+    ...(pairs === undefined ? {} : { pairs }),
   })
   const summaries = summarize(suite.cases)
+  const paired = suite.pairs.map(summarizePair)
   console.log('')
   console.log(table(summaries))
+  if (paired.length > 0) console.log(`\n${pairTable(paired)}`)
   for (const s of suite.skipped) console.log(`skipped ${s.scenario}: ${s.reason}`)
+  for (const s of suite.pairsSkipped) console.log(`not paired ${s.pair}: ${s.reason}`)
   console.log(
     `\nsteal during the run: ${suite.stealPct.toFixed(1)} %` +
       (suite.stealPct >= 25 ? ' (25 % or more: targets are not judged)' : '') +
@@ -102,6 +124,9 @@ async function loadRun(args: BenchArgs): Promise<number> {
     seconds: suite.seconds,
     cases: summaries,
     skipped: suite.skipped,
+    ...(pairs === undefined
+      ? {}
+      : { pairTiming: pairs.timing, pairs: paired, pairsSkipped: suite.pairsSkipped }),
   }
   let failed = suite.cases.length === 0
   let targets: TargetResult[] | undefined
@@ -112,7 +137,7 @@ async function loadRun(args: BenchArgs): Promise<number> {
     const verdicts = judgeMemory(result)
     console.log(memoryReport(result, verdicts))
     memory = { ...result, ...verdicts }
-    targets = [...judge(summaries), ...memoryTargets(verdicts, result.bytesPerSession)]
+    targets = [...judge(summaries, paired), ...memoryTargets(verdicts, result.bytesPerSession)]
     console.log(
       `\ntargets (issue 12 "Targets", issue 14 point 6), steal ${suite.stealPct.toFixed(1)} %:`,
     )

@@ -9,6 +9,7 @@ export interface BenchArgs {
   warmup: number | null
   connections: number
   check: boolean
+  rounds: number | null
   profile: string | null
   micro: boolean
   memory: boolean
@@ -23,7 +24,11 @@ export const USAGE = `npm run bench -- [flags]
   --duration S         measured window per case in seconds (default 3; --quick 1)
   --warmup S           warm-up per case in seconds (default 1; --quick 0.5)
   --connections N      autocannon connections (default 10)
-  --check              PASS/FAIL per target of issues 12 and 14; exit 1 when one fails
+  --check              PASS/FAIL per target of issues 12 and 14; exit 1 when one fails. A target
+                       comparing two cases is judged from paired windows measured after the
+                       repetitions (both servers up, load on each in turn)
+  --rounds N           paired rounds per pair with --check (default 4; --quick 3; 0: judge
+                       from the repetitions' medians instead)
   --profile scenario   run one scenario (or scenario/route) under node --cpu-prof and print the
                        top functions by self time per request (profile kept in bench/results/)
   --micro              micro-benchmarks only
@@ -34,6 +39,14 @@ function positive(name: string, value: string | undefined): number | null {
   if (value === undefined) return null
   const n = Number(value)
   if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number`)
+  return n
+}
+
+/** `--rounds`: a whole number, 0 included. */
+function rounds(value: string | undefined): number | null {
+  if (value === undefined) return null
+  const n = value.trim() === '' ? NaN : Number(value)
+  if (!Number.isInteger(n) || n < 0) throw new Error('--rounds must be a whole number (0 or more)')
   return n
 }
 
@@ -48,6 +61,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
       warmup: { type: 'string' },
       connections: { type: 'string' },
       check: { type: 'boolean', default: false },
+      rounds: { type: 'string' },
       profile: { type: 'string' },
       micro: { type: 'boolean', default: false },
       memory: { type: 'boolean', default: false },
@@ -65,6 +79,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
     warmup: positive('warmup', values.warmup),
     connections: Math.round(positive('connections', values.connections) ?? 10),
     check: values.check,
+    rounds: rounds(values.rounds),
     profile: values.profile ?? null,
     micro: values.micro,
     memory: values.memory,

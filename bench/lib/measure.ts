@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { LoadGenerator, ScenarioServer } from './children.js'
 import { JIFFY_US, readCpuTimes } from './machine.js'
 import { cookieHeader, get, setCookieBytes, type Answer } from './probe.js'
-import type { LoadJob } from './protocol.js'
+import type { LoadJob, LoadResult, Mark } from './protocol.js'
 import type { BenchRedis } from './redis.js'
 import type { Route, Scenario } from './scenarios.js'
 import { commandDelta, otherLoadPercent, stealPercent, sum } from './stats.js'
@@ -55,7 +55,7 @@ export interface Sample {
   windowHrUs: [number, number]
 }
 
-interface Credential {
+export interface Credential {
   headers: Record<string, string>
   forge?: LoadJob['forge']
   loginBytes: number
@@ -64,7 +64,7 @@ interface Credential {
 const EXPIRY_WAIT_MS = 1100
 
 /** Logs in (or not) the way the scenario's load does; the headers every request then sends. */
-async function credential(scenario: Scenario, port: number): Promise<Credential> {
+export async function credential(scenario: Scenario, port: number): Promise<Credential> {
   switch (scenario.credential) {
     case 'none':
       return { headers: {}, loginBytes: 0 }
@@ -140,6 +140,62 @@ async function sequentialRoundTrips(
   return (after.redisBatches - before.redisBatches) / SEQUENTIAL
 }
 
+/** What one load window did, read from the server's counters around it. */
+export interface LoadWindow {
+  result: LoadResult
+  mark0: Mark
+  mark1: Mark
+  /** Requests the server counted in the window (at least 1). */
+  served: number
+  /** The server's CPU time in the window, µs. */
+  cpuUs: number
+}
+
+/** Runs one load job against a started server, bracketed by the server's own counters. */
+export async function loadWindow(
+  server: ScenarioServer,
+  load: LoadGenerator,
+  job: Omit<LoadJob, 'type' | 'id'>,
+): Promise<LoadWindow> {
+  const mark0 = await server.mark()
+  const result = await load.run(job)
+  const mark1 = await server.mark()
+  const served = Math.max(1, mark1.requests - mark0.requests)
+  const cpuUs = mark1.cpu.user + mark1.cpu.system - (mark0.cpu.user + mark0.cpu.system)
+  return { result, mark0, mark1, served, cpuUs }
+}
+
+/** A case made ready for load: its probe answered as the scenario says, and its load job. */
+export interface PreparedRoute {
+  probe: Answer
+  job: Omit<LoadJob, 'type' | 'id' | 'seconds'>
+}
+
+/** Probes one route of a scenario with `cred` and builds its load job; throws on a wrong answer. */
+export async function prepareRoute(
+  scenario: Scenario,
+  route: Route,
+  port: number,
+  cred: Credential,
+  connections: number,
+): Promise<PreparedRoute> {
+  const path = `/${route}`
+  const probeHeaders = { ...cred.headers }
+  if (cred.forge !== undefined) {
+    probeHeaders['cookie'] = `${cred.forge.name}=${forgeToken(cred.forge.template, randomBytes)}`
+  }
+  const probe = await get(port, path, probeHeaders)
+  checkProbe(scenario, route, probe)
+  const job = {
+    port,
+    path,
+    headers: cred.headers,
+    connections,
+    ...(cred.forge === undefined ? {} : { forge: cred.forge }),
+  }
+  return { probe, job }
+}
+
 /** Measures every route of `scenario` on a started server; one sample per route. */
 export async function measureRoutes(
   scenario: Scenario,
@@ -151,32 +207,24 @@ export async function measureRoutes(
   const samples = new Map<Route, Sample>()
   const cred = await credential(scenario, server.port)
   for (const route of scenario.routes) {
-    const path = `/${route}`
-    const probeHeaders = { ...cred.headers }
-    if (cred.forge !== undefined) {
-      probeHeaders['cookie'] = `${cred.forge.name}=${forgeToken(cred.forge.template, randomBytes)}`
-    }
-    const probe = await get(server.port, path, probeHeaders)
-    checkProbe(scenario, route, probe)
+    const { probe, job } = await prepareRoute(
+      scenario,
+      route,
+      server.port,
+      cred,
+      timing.connections,
+    )
     const usesRedis = scenario.store === 'redis'
-    const roundTrips = usesRedis ? await sequentialRoundTrips(server, path, cred) : null
-    const job = {
-      port: server.port,
-      path,
-      headers: cred.headers,
-      connections: timing.connections,
-      ...(cred.forge === undefined ? {} : { forge: cred.forge }),
-    }
+    const roundTrips = usesRedis ? await sequentialRoundTrips(server, job.path, cred) : null
     await load.run({ ...job, seconds: timing.warmupS })
     const cpu0 = readCpuTimes()
-    const mark0 = await server.mark()
     const stats0 = redis === null ? null : await redis.commandStats()
-    const result = await load.run({ ...job, seconds: timing.durationS })
-    const mark1 = await server.mark()
+    const { result, mark0, mark1, served, cpuUs } = await loadWindow(server, load, {
+      ...job,
+      seconds: timing.durationS,
+    })
     const stats1 = redis === null ? null : await redis.commandStats()
     const cpu1 = readCpuTimes()
-    const served = Math.max(1, mark1.requests - mark0.requests)
-    const cpuUs = mark1.cpu.user + mark1.cpu.system - (mark0.cpu.user + mark0.cpu.system)
     const byCommand = stats0 !== null && stats1 !== null ? commandDelta(stats0, stats1) : null
     samples.set(route, {
       rps: result.requests / result.seconds,

@@ -3,6 +3,7 @@
  * against, the printed table and the JSON document.
  */
 import type { Sample } from './measure.js'
+import type { PairSummary } from './pairs.js'
 import type { Route } from './scenarios.js'
 import { spread, type Spread } from './stats.js'
 import type { CaseSamples } from './suite.js'
@@ -195,4 +196,23 @@ export function table(summaries: CaseSummary[]): string {
     .filter((c) => c.errors > 0 || Object.keys(c.statuses).some((k) => !k.startsWith('2')))
     .map((c) => `  ! ${c.name}: status codes ${JSON.stringify(c.statuses)}, errors ${c.errors}`)
   return [line(head), ...rows.map(line), ...notes].join('\n')
+}
+
+/** The paired windows of `--check`: per pair, the median ratio over its rounds and the spread. */
+export function pairTable(pairs: readonly PairSummary[]): string {
+  const head = [
+    'paired (alternating windows)',
+    'req/s ratio (min–max)',
+    'CPU ratio',
+    'p99 ms a / b',
+  ]
+  const rows = pairs.map((p) => [
+    `${p.a} vs ${p.b}`,
+    `${range(p.ratio, 2)}×`,
+    `${fmt(p.cpuRatio.median, 2)}×`,
+    `${fmt(p.p99MsA.median, 1)} / ${fmt(p.p99MsB.median, 1)}`,
+  ])
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
+  const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i]!)).join('  ')
+  return [line(head), ...rows.map(line)].join('\n')
 }

@@ -1,12 +1,14 @@
 /**
  * The load suite: scenarios interleaved over repetitions (rep 1: A B C ..., rep 2: A B C ...),
  * each scenario on a fresh server process per repetition, the private Redis emptied between
- * scenarios. A scenario whose service is missing, or whose server fails, is reported as skipped.
+ * scenarios; then, when asked, the paired windows of pairs.ts. A scenario whose service is
+ * missing, or whose server fails, is reported as skipped.
  */
 import { startLoad, startServer } from './children.js'
 import { openEnvironment } from './environment.js'
 import { readCpuTimes } from './machine.js'
 import { measureRoutes, type Sample, type Timing } from './measure.js'
+import { runPairs, type PairRequest, type PairResult, type PairTiming } from './pairs.js'
 import type { Route, Scenario } from './scenarios.js'
 import { stealPercent } from './stats.js'
 
@@ -19,6 +21,8 @@ export interface CaseSamples {
 export interface SuiteResult {
   cases: CaseSamples[]
   skipped: Array<{ scenario: string; reason: string }>
+  pairs: PairResult[]
+  pairsSkipped: Array<{ pair: string; reason: string }>
   stealPct: number
   seconds: number
 }
@@ -27,6 +31,8 @@ export interface SuiteOptions extends Timing {
   reps: number
   databaseUrl: string
   log: (line: string) => void
+  /** Pairs to measure in alternating windows after the repetitions (pairs.ts). */
+  pairs?: { requests: readonly PairRequest[]; timing: PairTiming }
 }
 
 export async function runSuite(scenarios: Scenario[], options: SuiteOptions): Promise<SuiteResult> {
@@ -35,6 +41,8 @@ export async function runSuite(scenarios: Scenario[], options: SuiteOptions): Pr
   const environment = await openEnvironment(scenarios, options.databaseUrl, log)
   const { env, redis, runnable, skipped } = environment
   const cases = new Map<string, CaseSamples>()
+  const pairs: PairResult[] = []
+  const pairsSkipped: SuiteResult['pairsSkipped'] = []
   const cpu0 = readCpuTimes()
   const load = await startLoad().catch(async (err: unknown) => {
     await environment.close()
@@ -74,6 +82,19 @@ export async function runSuite(scenarios: Scenario[], options: SuiteOptions): Pr
         }
       }
     }
+    if (options.pairs !== undefined && options.pairs.requests.length > 0) {
+      log(`paired windows: ${options.pairs.requests.length} pairs`)
+      const measured = await runPairs(options.pairs.requests, {
+        env,
+        redis,
+        load,
+        runnable: new Set(runnable.map((s) => s.name)),
+        timing: options.pairs.timing,
+        log,
+      })
+      pairs.push(...measured.pairs)
+      pairsSkipped.push(...measured.skipped)
+    }
   } finally {
     await load.stop()
     await environment.close()
@@ -81,6 +102,8 @@ export async function runSuite(scenarios: Scenario[], options: SuiteOptions): Pr
   return {
     cases: [...cases.values()],
     skipped,
+    pairs,
+    pairsSkipped,
     stealPct: stealPercent(cpu0.all, readCpuTimes().all),
     seconds: (Date.now() - started) / 1000,
   }

@@ -1,7 +1,10 @@
 /**
  * The targets of issue 12 ("Targets") and issue 14 point 6, as checks over one run's case
- * summaries: which cases each needs, what it wants, and how it reads them. Judged in targets.ts.
+ * summaries: which cases each needs, what it wants, and how it reads them. A check of two cases
+ * against each other also reads them from paired windows (pairs.ts), which `--check` measures
+ * and judges by when they ran. Judged in targets.ts.
  */
+import type { PairRequest, PairSummary } from './pairs.js'
 import type { CaseSummary } from './report.js'
 
 export interface Check {
@@ -10,7 +13,16 @@ export interface Check {
   cases: string[]
   wanted: string
   /** The measured value and whether it meets the target. */
-  judge(c: CaseSummary[]): { value: number; ok: boolean; digits?: number; suffix?: string }
+  judge(c: CaseSummary[]): Reading
+  /** The same, from paired windows of `cases[0]` against `cases[1]`. */
+  judgePaired?(p: PairSummary): Reading
+}
+
+export interface Reading {
+  value: number
+  ok: boolean
+  digits?: number
+  suffix?: string
 }
 
 const rps = (c: CaseSummary) => c.rps.median
@@ -26,6 +38,12 @@ function ratioCheck(id: string, what: string, mine: string, peer: string, min: n
       const cpu = b!.cpuUsPerReq.median / a!.cpuUsPerReq.median
       return { value, ok: value >= min, suffix: `× (CPU ${cpu.toFixed(2)}×)` }
     },
+    judgePaired: (p) => {
+      const { median: value, min: low, max: high } = p.ratio
+      const range = `${low.toFixed(2)}–${high.toFixed(2)}`
+      const cpu = `CPU ${p.cpuRatio.median.toFixed(2)}×`
+      return { value, ok: value >= min, suffix: `× (${range}, ${cpu})` }
+    },
   }
 }
 
@@ -40,6 +58,12 @@ function p99Check(id: string, mine: string, peer: string): Check {
       ok: a!.p99Ms.median <= b!.p99Ms.median,
       digits: 1,
       suffix: ` ms vs ${b!.p99Ms.median.toFixed(1)} ms`,
+    }),
+    judgePaired: (p) => ({
+      value: p.p99MsA.median,
+      ok: p.p99MsA.median <= p.p99MsB.median,
+      digits: 1,
+      suffix: ` ms vs ${p.p99MsB.median.toFixed(1)} ms`,
     }),
   }
 }
@@ -212,4 +236,15 @@ export function checks(): Check[] {
     ),
   )
   return list
+}
+
+/** The pairs the checks can read from paired windows, each once. */
+export function pairRequests(list: readonly Check[] = checks()): PairRequest[] {
+  const seen = new Map<string, PairRequest>()
+  for (const check of list) {
+    if (check.judgePaired === undefined) continue
+    const [a, b] = check.cases as [string, string]
+    seen.set(`${a} ${b}`, { a, b })
+  }
+  return [...seen.values()]
 }
