@@ -96,15 +96,28 @@ export function verifyToken(
   if (presented.length !== expected.length || !timingSafeEqual(presented, expected)) return FORGED
 
   const createdAt = parseInt(created, 36)
-  if (createdAt > now + FUTURE_SKEW_MS) return MALFORMED
-  if (now >= createdAt + lifetimeMs(key)) return EXPIRED
-  return { ok: true, id, createdAt, key }
+  return checkTimes(createdAt, now, lifetimeMs(key)) ?? { ok: true, id, createdAt, key }
 }
 
-const MALFORMED: VerifyResult = Object.freeze({ ok: false, reason: 'malformed' })
-const FORGED: VerifyResult = Object.freeze({ ok: false, reason: 'forged' })
-const UNKNOWN_KEY: VerifyResult = Object.freeze({ ok: false, reason: 'unknown_key' })
-const EXPIRED: VerifyResult = Object.freeze({ ok: false, reason: 'expired_absolute' })
+/**
+ * The time checks of a token signed at `createdAt`: `malformed` when it claims to be from the
+ * future (past the tolerated skew), `expired_absolute` past its lifetime, else null.
+ */
+export function checkTimes(
+  createdAt: number,
+  now: number,
+  lifetimeMs: number,
+): Extract<VerifyResult, { ok: false }> | null {
+  if (createdAt > now + FUTURE_SKEW_MS) return MALFORMED
+  if (now >= createdAt + lifetimeMs) return EXPIRED
+  return null
+}
+
+type Failed = Extract<VerifyResult, { ok: false }>
+const MALFORMED: Failed = Object.freeze({ ok: false, reason: 'malformed' })
+const FORGED: Failed = Object.freeze({ ok: false, reason: 'forged' })
+const UNKNOWN_KEY: Failed = Object.freeze({ ok: false, reason: 'unknown_key' })
+const EXPIRED: Failed = Object.freeze({ ok: false, reason: 'expired_absolute' })
 
 /** Checks a custom id (from `genid`) can be carried in a token. Returns a reason, or null if fine. */
 export function checkCustomId(id: unknown): string | null {

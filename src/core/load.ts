@@ -1,5 +1,3 @@
-import { sessionRef } from '../codec/ids.js'
-import { verifyToken } from '../codec/token.js'
 import { patchFrom, type SessionRecord } from '../stores/types.js'
 import { bindingMismatch, contextMeta } from './binding.js'
 import { snapshotData } from './diff.js'
@@ -34,9 +32,7 @@ export async function loadSession(
 ): Promise<LoadOutcome> {
   if (ctx.token === undefined) return { session: null, rejected: 'none' }
   const now = opts.clock.now()
-  const verified = verifyToken(ctx.token, opts.keys, now, function lifetimeOf(key) {
-    return classOf(opts, key).absoluteTimeoutMs
-  })
+  const verified = opts.verifyToken(ctx.token, now)
   // Rejected before any store I/O: a forged or expired cookie costs one HMAC.
   if (!verified.ok) return rejectToken(opts, ctx, verified.reason)
   let found: Found | null
@@ -44,7 +40,7 @@ export async function loadSession(
   try {
     // Side by side: the mark is mostly cached, and when it is read it adds no round trip.
     ;[found, notBeforeAt] = await Promise.all([
-      lookup(opts, verified.id, now, ctx),
+      lookup(opts, verified.id, verified.ref, now, ctx),
       notBefore.current(ctx),
     ])
   } catch (err) {
@@ -56,9 +52,7 @@ export async function loadSession(
     // Signed by us, yet no live session (ended, revoked, expired): a replayed cookie is logged.
     // The ref of a record with another creation time belongs to another session: not given out.
     const unknown =
-      found === null
-        ? { reason: 'not_found', ref: sessionRef(verified.id) }
-        : { reason: 'created_mismatch' }
+      found === null ? { reason: 'not_found', ref: verified.ref } : { reason: 'created_mismatch' }
     opts.emit('session.unknown', ctx, unknown)
     return { session: null, rejected: 'not_found' }
   }
@@ -109,10 +103,10 @@ export async function loadSession(
 export async function lookup(
   opts: ResolvedOptions,
   id: string,
+  ref: string,
   now: number,
   ctx: RequestContext,
 ): Promise<Found | null> {
-  const ref = sessionRef(id)
   const record = await storeCall(opts, 'get', ctx, () => opts.store.get(ref))
   if (record !== null) return { id, ref, record, followed: false, reuse: false, markers: [] }
   if (opts.renewAfterMs === null) return null

@@ -1,5 +1,6 @@
 import { systemClock, type Clock } from '../clock.js'
 import { createKeyring, mergeKeyrings, type KeyEntry, type SecretInput } from '../codec/keyring.js'
+import { createTokenVerifier, type TokenVerifier } from '../codec/verified-tokens.js'
 import { invalidOption } from '../errors.js'
 import { createEmitter, type Emit } from '../events/emitter.js'
 import type { EventListener } from '../events/types.js'
@@ -126,6 +127,8 @@ export interface ClassPolicy {
 /** Options after validation: what the request path reads. Frozen. */
 export interface ResolvedOptions {
   readonly keys: ReadonlyMap<string, KeyEntry>
+  /** Verifies a signed token against `keys`, keeping the tokens that verified (codec/verified-tokens.ts). */
+  readonly verifyToken: TokenVerifier
   readonly classes: ReadonlyMap<string, ClassPolicy>
   /** Where sessions live; in sealed mode the revocation store (only its "not before" marks are used). */
   readonly store: SessionStore
@@ -255,8 +258,12 @@ export function resolveOptions(opts: ManagerOptions): ResolvedOptions {
   const renewAfterMs = sealed
     ? sealedRenewAfter(opts.renewAfter)
     : renewAfterOf(opts.renewAfter, store)
+  const keys = mergeKeyrings(rings)
   return Object.freeze({
-    keys: mergeKeyrings(rings),
+    keys,
+    verifyToken: createTokenVerifier(keys, function lifetimeOf(key) {
+      return (classes.get(key.sessionClass) ?? classes.get('default')!).absoluteTimeoutMs
+    }),
     classes,
     store,
     ownsStore,

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
 import { loadConfig } from '../../app/config.js'
+import { KEPT_TOKENS } from '../../src/codec/verified-tokens.js'
 import { createSessionManager } from '../../src/core/manager.js'
 import { newSecret } from '../helpers/secrets.js'
 
@@ -80,5 +81,16 @@ describe('docs/security.md timeouts', () => {
       row('Admin class'),
       new RegExp(`10 min idle \\(ends within ${bound}\\), 1 h absolute.*AAL3`),
     )
+  })
+})
+
+describe('docs/security.md verified tokens', () => {
+  it('states the number of tokens kept that the code keeps', () => {
+    const start = security.indexOf('## Verified tokens kept in memory\n')
+    assert.notEqual(start, -1, 'no section on verified tokens')
+    const section = security.slice(start, security.indexOf('\n## ', start + 1))
+    const kept = KEPT_TOKENS.toLocaleString('en-US')
+    assert.match(section, new RegExp(`last ${kept} tokens`))
+    assert.match(section, new RegExp(`Bounded at ${kept} tokens`))
   })
 })

@@ -1,0 +1,143 @@
+/**
+ * The token verifier that keeps verified tokens (src/codec/verified-tokens.ts): whatever it kept,
+ * it must answer exactly as `verifyToken` would at that moment, for valid, tampered, truncated,
+ * expired, future-dated and unknown-key tokens, in any order and at any capacity.
+ */
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import fc from 'fast-check'
+import { generateSessionId, sessionRef } from '../../src/codec/ids.js'
+import { createKeyring, type KeyEntry } from '../../src/codec/keyring.js'
+import { signToken, verifyToken } from '../../src/codec/token.js'
+import { createTokenVerifier } from '../../src/codec/verified-tokens.js'
+import { newSecret } from '../helpers/secrets.js'
+
+const NOW = Date.UTC(2026, 0, 1)
+const HOUR = 3_600_000
+const ring = createKeyring(newSecret())
+const other = createKeyring(newSecret())
+const lifetime = () => 8 * HOUR
+
+/** The keyring, counting how often a verification looks a key up (once per full verify). */
+function countingKeys() {
+  let lookups = 0
+  const keys = new Map(ring.byKid)
+  const get = keys.get.bind(keys)
+  keys.get = (kid: string): KeyEntry | undefined => {
+    lookups++
+    return get(kid)
+  }
+  return { keys, lookups: () => lookups }
+}
+
+function token(age = 0, key = ring.signing): string {
+  return signToken(key, generateSessionId(), NOW - age)
+}
+
+describe('createTokenVerifier', () => {
+  it('verifies a token once, then answers the same token from what it kept, with its ref', () => {
+    const { keys, lookups } = countingKeys()
+    const verify = createTokenVerifier(keys, lifetime)
+    const value = token()
+    const first = verify(value, NOW)
+    assert.ok(first.ok)
+    assert.equal(first.ref, sessionRef(first.id))
+    assert.equal(lookups(), 1)
+    assert.deepEqual(verify(value, NOW + 1000), first)
+    assert.equal(lookups(), 1, 'no second HMAC for the same token')
+  })
+
+  it('expires a kept token at its absolute lifetime, to the millisecond, and forgets it', () => {
+    const { keys, lookups } = countingKeys()
+    const verify = createTokenVerifier(keys, lifetime)
+    const value = token()
+    assert.ok(verify(value, NOW).ok)
+    assert.ok(verify(value, NOW + 8 * HOUR - 1).ok)
+    assert.deepEqual(verify(value, NOW + 8 * HOUR), { ok: false, reason: 'expired_absolute' })
+    assert.equal(lookups(), 1)
+    // Forgotten: a clock set back verifies it again in full.
+    assert.ok(verify(value, NOW).ok)
+    assert.equal(lookups(), 2)
+  })
+
+  it('refuses a kept token as from the future when the clock goes back past the skew', () => {
+    const verify = createTokenVerifier(ring.byKid, lifetime)
+    const value = token()
+    assert.ok(verify(value, NOW).ok)
+    assert.deepEqual(
+      verify(value, NOW - 60_001),
+      verifyToken(value, ring.byKid, NOW - 60_001, lifetime),
+    )
+    assert.equal(verify(value, NOW - 60_001).ok, false)
+  })
+
+  it('keeps nothing of a token that failed, and refuses every variant of a kept one', () => {
+    const verify = createTokenVerifier(ring.byKid, lifetime)
+    const value = token()
+    assert.ok(verify(value, NOW).ok)
+    const last = value.at(-1) === 'A' ? 'B' : 'A'
+    assert.deepEqual(verify(value.slice(0, -1) + last, NOW), { ok: false, reason: 'forged' })
+    assert.deepEqual(verify(value.slice(0, -1), NOW), { ok: false, reason: 'malformed' })
+    assert.deepEqual(verify(value + 'A', NOW), { ok: false, reason: 'malformed' })
+    assert.deepEqual(verify(` ${value}`, NOW), { ok: false, reason: 'malformed' })
+    const foreign = token(0, other.signing)
+    assert.equal(verify(foreign, NOW).ok, false)
+    assert.equal(verify(foreign, NOW).ok, false)
+  })
+
+  it('keeps at most its capacity: the oldest kept token is verified in full again', () => {
+    const { keys, lookups } = countingKeys()
+    const verify = createTokenVerifier(keys, lifetime, 8)
+    const values = Array.from({ length: 20 }, () => token())
+    for (const v of values) assert.ok(verify(v, NOW).ok)
+    assert.equal(lookups(), 20)
+    for (const v of values.slice(-8)) assert.ok(verify(v, NOW).ok)
+    assert.equal(lookups(), 20, 'the 8 newest are kept')
+    assert.ok(verify(values[0]!, NOW).ok)
+    assert.equal(lookups(), 21, 'the oldest was not')
+  })
+
+  it('answers as verifyToken does, for any sequence of tokens and times (property)', () => {
+    const pool = [
+      ...Array.from({ length: 4 }, (_, i) => token(i * HOUR)),
+      token(9 * HOUR), // already expired
+      token(-2 * 60_000), // from the future
+      token(0, other.signing), // another app's key
+    ]
+    const variants = fc.oneof(
+      fc.constantFrom(...pool),
+      fc
+        .tuple(fc.constantFrom(...pool), fc.nat(), fc.constantFrom(...'Aa0_-.~x'))
+        .map(([v, at, c]) => {
+          const i = at % v.length
+          return v.slice(0, i) + c + v.slice(i + 1)
+        }),
+      fc.tuple(fc.constantFrom(...pool), fc.nat()).map(([v, n]) => v.slice(0, n % v.length)),
+      fc.string({ maxLength: 120 }),
+    )
+    const times = fc.integer({ min: NOW - 2 * 60_000, max: NOW + 9 * HOUR })
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 6 }),
+        fc.array(fc.tuple(variants, times), { minLength: 1, maxLength: 40 }),
+        (capacity, calls) => {
+          const verify = createTokenVerifier(ring.byKid, lifetime, capacity)
+          for (const [value, now] of calls) {
+            const got = verify(value, now)
+            const want = verifyToken(value, ring.byKid, now, lifetime)
+            if (want.ok) {
+              assert.ok(got.ok, `${value} at ${now}`)
+              assert.deepEqual(
+                { id: got.id, createdAt: got.createdAt, key: got.key, ref: got.ref },
+                { id: want.id, createdAt: want.createdAt, key: want.key, ref: sessionRef(want.id) },
+              )
+            } else {
+              assert.deepEqual(got, want, `${value} at ${now}`)
+            }
+          }
+        },
+      ),
+      { numRuns: 500 },
+    )
+  })
+})
