@@ -70,8 +70,8 @@ function pairsOf(args: BenchArgs, scenarios: Scenario[]) {
   const requests = pairRequests().filter((p) => selected.has(p.a) && selected.has(p.b))
   const timing = {
     rounds,
-    windowS: args.quick ? 1 : 2,
-    warmupS: args.warmup ?? (args.quick ? 0.5 : 1),
+    windowS: args.quick ? 1 : 1.5,
+    warmupS: args.warmup ?? 0.5,
     connections: args.connections,
   }
   return { requests, timing }

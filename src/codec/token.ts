@@ -33,6 +33,8 @@ export type VerifyResult =
     }
   | { readonly ok: false; readonly reason: VerifyFailure }
 
+type Failed = Extract<VerifyResult, { ok: false }>
+
 const MAC_LENGTH = 43 // base64url of 32 bytes, no padding
 const SAFE_SEGMENT = /^[A-Za-z0-9_-]+$/
 const CREATED_AT = /^[0-9a-z]{1,11}$/
@@ -103,17 +105,12 @@ export function verifyToken(
  * The time checks of a token signed at `createdAt`: `malformed` when it claims to be from the
  * future (past the tolerated skew), `expired_absolute` past its lifetime, else null.
  */
-export function checkTimes(
-  createdAt: number,
-  now: number,
-  lifetimeMs: number,
-): Extract<VerifyResult, { ok: false }> | null {
+export function checkTimes(createdAt: number, now: number, lifetimeMs: number): Failed | null {
   if (createdAt > now + FUTURE_SKEW_MS) return MALFORMED
   if (now >= createdAt + lifetimeMs) return EXPIRED
   return null
 }
 
-type Failed = Extract<VerifyResult, { ok: false }>
 const MALFORMED: Failed = Object.freeze({ ok: false, reason: 'malformed' })
 const FORGED: Failed = Object.freeze({ ok: false, reason: 'forged' })
 const UNKNOWN_KEY: Failed = Object.freeze({ ok: false, reason: 'unknown_key' })

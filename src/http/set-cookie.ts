@@ -80,11 +80,13 @@ const MAX_PARTS = 64
  * Priority, SameSite after it) built once by `serialize` itself and kept. A session cookie goes
  * out on every write of a sealed session and after every renewal; serialising it whole cost
  * 6-8 µs (a copy of the options, a 350-character value percent-encoded and matched). Values that
- * are not plain (never a Tether token) go to `serialize` as before. Pinned to `serialize`'s
+ * are not plain (never a Tether token), and options Tether never sets (`maxAge`, `encode`), go to
+ * `serialize` as before. Pinned to `serialize`'s
  * output by a property test (test/http/set-cookie.test.ts).
  */
 export function cookieLine(name: string, value: string, opts: SerializeOptions): string {
-  if (!PLAIN_VALUE.test(value) || opts.maxAge !== undefined) return serialize(name, value, opts)
+  const fast = PLAIN_VALUE.test(value) && opts.maxAge === undefined && opts.encode === undefined
+  if (!fast) return serialize(name, value, opts)
   const key = `${name}\n${opts.domain}\n${opts.path}\n${opts.httpOnly}\n${opts.secure}\n${opts.partitioned}\n${opts.priority}\n${opts.sameSite}`
   let known = parts.get(key)
   if (known === undefined) {

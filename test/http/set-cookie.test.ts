@@ -74,6 +74,12 @@ describe('Set-Cookie lines', () => {
     }
   })
 
+  it('hands maxAge and a custom encode to serialize()', () => {
+    const upper = (v: string) => v.toUpperCase()
+    assert.equal(cookieLine('sid', 'abc', { encode: upper, path: '/' }), 'sid=ABC; Path=/')
+    assert.equal(cookieLine('sid', 'abc', { maxAge: 60, path: '/' }), 'sid=abc; Max-Age=60; Path=/')
+  })
+
   it('refuses what serialize() refuses: a bad name, domain, path or expiry', () => {
     const bad: Array<[string, SerializeOptions]> = [
       ['bad name', {}],
