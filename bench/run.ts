@@ -56,7 +56,7 @@ export function selectScenarios(args: BenchArgs): Scenario[] {
 function timingOf(args: BenchArgs) {
   return {
     reps: args.reps ?? (args.quick ? 1 : 3),
-    durationS: args.duration ?? (args.quick ? 1 : 3),
+    durationS: args.duration ?? (args.quick ? 1 : 2),
     warmupS: args.warmup ?? (args.quick ? 0.5 : 1),
     connections: args.connections,
   }
@@ -64,14 +64,15 @@ function timingOf(args: BenchArgs) {
 
 /** With --check: the pairs of the targets whose two cases both run, in alternating windows. */
 function pairsOf(args: BenchArgs, scenarios: Scenario[]) {
-  const rounds = args.rounds ?? (args.quick ? 3 : 4)
+  // --quick stays a quick look (under 2 minutes): judged by the medians unless --rounds says so.
+  const rounds = args.rounds ?? (args.quick ? 0 : 3)
   if (!args.check || rounds === 0) return undefined
   const selected = new Set(scenarios.flatMap((s) => s.routes.map((r) => `${s.name}/${r}`)))
   const requests = pairRequests().filter((p) => selected.has(p.a) && selected.has(p.b))
   const timing = {
     rounds,
     windowS: args.quick ? 1 : 1.5,
-    warmupS: args.warmup ?? 0.5,
+    warmupS: args.warmup ?? (args.quick ? 0.5 : 1),
     connections: args.connections,
   }
   return { requests, timing }

@@ -21,13 +21,13 @@ export const USAGE = `npm run bench -- [flags]
   --quick              one repetition, short windows (under 2 minutes)
   --only a,b           only these scenarios (names from the table; scenario/route also works)
   --reps N             repetitions (default 3; --quick 1)
-  --duration S         measured window per case in seconds (default 3; --quick 1)
+  --duration S         measured window per case in seconds (default 2; --quick 1)
   --warmup S           warm-up per case in seconds (default 1; --quick 0.5)
   --connections N      autocannon connections (default 10)
   --check              PASS/FAIL per target of issues 12 and 14; exit 1 when one fails. A target
                        comparing two cases is judged from paired windows measured after the
                        repetitions (both servers up, load on each in turn)
-  --rounds N           paired rounds per pair with --check (default 4; --quick 3; 0: judge
+  --rounds N           paired rounds per pair with --check (default 3; --quick 0; 0: judge
                        from the repetitions' medians instead)
   --profile scenario   run one scenario (or scenario/route) under node --cpu-prof and print the
                        top functions by self time per request (profile kept in bench/results/)

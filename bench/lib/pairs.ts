@@ -1,10 +1,11 @@
 /**
- * Paired windows, for the targets that compare two cases: both servers up at once (both on CPU
- * 0, idle but for the one under load), load on one at a time in alternating windows (a b, b a,
- * a b, ...), each round's ratio read from its two adjacent windows. The machine's speed drifts
- * over minutes (a case measured 1.8× slower in one repetition than in the next); the suite's
- * cases of one pair run minutes apart, a round's two windows seconds apart, so a paired ratio
- * keeps far less of that drift. The alternating order cancels a steady drift within a round.
+ * Paired windows, for the targets that compare two cases. Each round starts a fresh server for
+ * each side, both up at once (both on CPU 0, idle but for the one under load), and puts the load
+ * on one, then the other, in adjacent windows, the order alternating by round (a b, b a, ...);
+ * its ratio is read from those two windows. The machine's speed drifts over minutes (a case
+ * measured 1.8× slower in one repetition than in the next); the suite's cases of one pair run
+ * minutes apart, a round's two windows seconds apart, so a paired ratio keeps far less of that
+ * drift, and fresh processes per round sample what differs from one process to the next.
  */
 import { credential, loadWindow, prepareRoute, type PreparedRoute } from './measure.js'
 import { readCpuTimes } from './machine.js'
@@ -119,11 +120,13 @@ async function sideWindow(
   }
 }
 
-async function measureGroup(
+/** One round of a group: fresh servers for both sides, then one window of each on every route. */
+async function measureRound(
   scenarios: { a: Scenario; b: Scenario },
   routes: Array<[Route, Route]>,
+  round: number,
   ctx: PairContext,
-): Promise<PairResult[]> {
+): Promise<PairRound[]> {
   const { load, timing } = ctx
   const servers: Partial<Record<'a' | 'b', ScenarioServer>> = {}
   try {
@@ -133,9 +136,8 @@ async function measureGroup(
       a: await credential(scenarios.a, servers.a.port),
       b: await credential(scenarios.b, servers.b.port),
     }
-    const results: PairResult[] = []
+    const out: PairRound[] = []
     for (const [ra, rb] of routes) {
-      const routeOf = { a: ra, b: rb }
       const prepared: Record<'a' | 'b', PreparedRoute> = {
         a: await prepareRoute(scenarios.a, ra, servers.a.port, creds.a, timing.connections),
         b: await prepareRoute(scenarios.b, rb, servers.b.port, creds.b, timing.connections),
@@ -143,29 +145,45 @@ async function measureGroup(
       for (const side of ['a', 'b'] as const) {
         await load.run({ ...prepared[side].job, seconds: timing.warmupS })
       }
-      const rounds: PairRound[] = []
-      for (let r = 0; r < timing.rounds; r++) {
-        const round: Partial<PairRound> = {}
-        for (const side of roundOrder(r)) {
-          round[side] = await sideWindow(servers[side]!, load, prepared[side], timing.windowS)
-        }
-        rounds.push(round as PairRound)
+      const pair: Partial<PairRound> = {}
+      for (const side of roundOrder(round)) {
+        pair[side] = await sideWindow(servers[side]!, load, prepared[side], timing.windowS)
       }
-      const a = `${scenarios.a.name}/${routeOf.a}`
-      const b = `${scenarios.b.name}/${routeOf.b}`
-      const ratio = summarizePair({ a, b, rounds }).ratio
-      ctx.log(
-        `paired ${a} vs ${b}: ${ratio.median.toFixed(2)}× ` +
-          `(${ratio.min.toFixed(2)}–${ratio.max.toFixed(2)}, ${rounds.length} rounds)`,
-      )
-      results.push({ a, b, rounds })
+      out.push(pair as PairRound)
     }
-    return results
+    return out
   } finally {
     await servers.a?.stop()
     await servers.b?.stop()
     await ctx.redis?.flush()
   }
+}
+
+/**
+ * Every round of a group, each on fresh server processes: a server process is a sample too (two
+ * processes of one scenario differ by up to a quarter in speed, from what V8 compiled and where
+ * their memory lies), so one process per side for all rounds would judge by that one sample.
+ */
+async function measureGroup(
+  scenarios: { a: Scenario; b: Scenario },
+  routes: Array<[Route, Route]>,
+  ctx: PairContext,
+): Promise<PairResult[]> {
+  const rounds: PairRound[][] = routes.map(() => [])
+  for (let r = 0; r < ctx.timing.rounds; r++) {
+    const measured = await measureRound(scenarios, routes, r, ctx)
+    measured.forEach((round, i) => rounds[i]!.push(round))
+  }
+  return routes.map(([ra, rb], i) => {
+    const a = `${scenarios.a.name}/${ra}`
+    const b = `${scenarios.b.name}/${rb}`
+    const ratio = summarizePair({ a, b, rounds: rounds[i]! }).ratio
+    ctx.log(
+      `paired ${a} vs ${b}: ${ratio.median.toFixed(2)}× ` +
+        `(${ratio.min.toFixed(2)}–${ratio.max.toFixed(2)}, ${rounds[i]!.length} rounds)`,
+    )
+    return { a, b, rounds: rounds[i]! }
+  })
 }
 
 /**

@@ -83,7 +83,10 @@ export async function runSuite(scenarios: Scenario[], options: SuiteOptions): Pr
       }
     }
     if (options.pairs !== undefined && options.pairs.requests.length > 0) {
-      log(`paired windows: ${options.pairs.requests.length} pairs`)
+      const after = ((Date.now() - started) / 1000).toFixed(0)
+      log(
+        `paired windows: ${options.pairs.requests.length} pairs (after ${after} s of repetitions)`,
+      )
       const measured = await runPairs(options.pairs.requests, {
         env,
         redis,
