@@ -149,6 +149,10 @@ export interface LoadWindow {
   served: number
   /** The server's CPU time in the window, µs. */
   cpuUs: number
+  /** Requests per second, as the load counted them. */
+  rps: number
+  /** The server's CPU time per request it served, µs. */
+  cpuUsPerReq: number
 }
 
 /** Runs one load job against a started server, bracketed by the server's own counters. */
@@ -162,7 +166,8 @@ export async function loadWindow(
   const mark1 = await server.mark()
   const served = Math.max(1, mark1.requests - mark0.requests)
   const cpuUs = mark1.cpu.user + mark1.cpu.system - (mark0.cpu.user + mark0.cpu.system)
-  return { result, mark0, mark1, served, cpuUs }
+  const rps = result.requests / result.seconds
+  return { result, mark0, mark1, served, cpuUs, rps, cpuUsPerReq: cpuUs / served }
 }
 
 /** A case made ready for load: its probe answered as the scenario says, and its load job. */
@@ -219,18 +224,16 @@ export async function measureRoutes(
     await load.run({ ...job, seconds: timing.warmupS })
     const cpu0 = readCpuTimes()
     const stats0 = redis === null ? null : await redis.commandStats()
-    const { result, mark0, mark1, served, cpuUs } = await loadWindow(server, load, {
-      ...job,
-      seconds: timing.durationS,
-    })
+    const window = await loadWindow(server, load, { ...job, seconds: timing.durationS })
+    const { result, mark0, mark1, served, cpuUs } = window
     const stats1 = redis === null ? null : await redis.commandStats()
     const cpu1 = readCpuTimes()
     const byCommand = stats0 !== null && stats1 !== null ? commandDelta(stats0, stats1) : null
     samples.set(route, {
-      rps: result.requests / result.seconds,
+      rps: window.rps,
       p50Ms: result.latencyP50Ms,
       p99Ms: result.latencyP99Ms,
-      cpuUsPerReq: cpuUs / served,
+      cpuUsPerReq: window.cpuUsPerReq,
       redisCmdsPerReq: usesRedis && byCommand !== null ? sum(byCommand) / served : null,
       redisByCommand: usesRedis ? byCommand : null,
       redisRoundTripsPerReq: roundTrips,

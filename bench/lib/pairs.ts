@@ -26,7 +26,6 @@ export interface PairWindow {
   cpuUsPerReq: number
   p99Ms: number
   stealPct: number
-  non2xx: number
 }
 
 export interface PairRound {
@@ -110,17 +109,15 @@ async function sideWindow(
   seconds: number,
 ): Promise<PairWindow> {
   const cpu0 = readCpuTimes()
-  const { result, served, cpuUs } = await loadWindow(server, load, { ...prepared.job, seconds })
+  const window = await loadWindow(server, load, { ...prepared.job, seconds })
   return {
-    rps: result.requests / result.seconds,
-    cpuUsPerReq: cpuUs / served,
-    p99Ms: result.latencyP99Ms,
+    rps: window.rps,
+    cpuUsPerReq: window.cpuUsPerReq,
+    p99Ms: window.result.latencyP99Ms,
     stealPct: stealPercent(cpu0.all, readCpuTimes().all),
-    non2xx: result.non2xx,
   }
 }
 
-/** One round of a group: fresh servers for both sides, then one window of each on every route. */
 async function measureRound(
   scenarios: { a: Scenario; b: Scenario },
   routes: Array<[Route, Route]>,

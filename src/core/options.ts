@@ -8,6 +8,7 @@ import { type SessionLimitPolicy, type SessionStore } from '../stores/types.js'
 import type { BindingPolicy } from './binding.js'
 import { createThrottle, type Throttle, type ThrottleOptions } from './throttle.js'
 import { parseDuration } from './duration.js'
+import { classOf } from './records.js'
 import { resolveStore, sealedRenewAfter } from './store-option.js'
 import { warnUnknownOptions } from './unknown-options.js'
 import { createStoreHealth, type StoreHealth } from './store-deadlines.js'
@@ -262,7 +263,7 @@ export function resolveOptions(opts: ManagerOptions): ResolvedOptions {
   return Object.freeze({
     keys,
     verifyToken: createTokenVerifier(keys, function lifetimeOf(key) {
-      return (classes.get(key.sessionClass) ?? classes.get('default')!).absoluteTimeoutMs
+      return classOf({ classes }, key).absoluteTimeoutMs
     }),
     classes,
     store,

@@ -12,7 +12,10 @@ export function idleExpiry(now: number, cls: ClassPolicy): number {
 }
 
 /** The class a record belongs to (the default one for a class no longer configured). */
-export function classOf(opts: ResolvedOptions, record: { sessionClass: string }): ClassPolicy {
+export function classOf(
+  opts: Pick<ResolvedOptions, 'classes'>,
+  record: { sessionClass: string },
+): ClassPolicy {
   return opts.classes.get(record.sessionClass) ?? opts.classes.get('default')!
 }
 

@@ -18,7 +18,7 @@ import { checks, pairRequests } from '../../bench/lib/target-list.js'
 import { judge } from '../../bench/lib/targets.js'
 
 function win(rps: number, over: Partial<PairWindow> = {}): PairWindow {
-  return { rps, cpuUsPerReq: 1e6 / rps, p99Ms: 5, stealPct: 0, non2xx: 0, ...over }
+  return { rps, cpuUsPerReq: 1e6 / rps, p99Ms: 5, stealPct: 0, ...over }
 }
 
 function round(a: number, b: number, over: Partial<PairWindow> = {}): PairRound {

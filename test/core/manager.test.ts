@@ -45,6 +45,27 @@ async function storedSession(
 }
 
 describe('manager.load', () => {
+  it('verifies a repeated cookie once, yet reads the store and refuses a variant every time', async (t) => {
+    const s = setup()
+    const { token, session } = await storedSession(s)
+    // One key lookup per full verification (the HMAC); a kept token needs none.
+    const lookups = t.mock.method(s.manager.options.keys as Map<string, unknown>, 'get')
+    const gets = s.store.calls.get
+    for (let i = 0; i < 3; i++) assert.ok((await s.manager.load(s.ctx(token))).session)
+    assert.equal(lookups.mock.callCount(), 1, 'verified once')
+    assert.equal(s.store.calls.get, gets + 3, 'the record is read on every request')
+    assert.equal((await s.manager.load(s.ctx(tamper(token)))).rejected, 'forged')
+    assert.equal(lookups.mock.callCount(), 2, 'a variant is verified in full')
+    // Kept, but its session ended: the store says so.
+    await s.manager.destroy(session, s.ctx(token))
+    assert.equal((await s.manager.load(s.ctx(token))).session, null)
+    // Kept, but past its absolute lifetime: expired without a store read.
+    const after = s.store.calls.get
+    s.clock.advance(8 * 60 * MIN)
+    assert.equal((await s.manager.load(s.ctx(token))).rejected, 'expired_absolute')
+    assert.equal(s.store.calls.get, after)
+  })
+
   it('does no store I/O for a request without a cookie', async () => {
     const s = setup()
     assert.deepEqual(await s.manager.load(s.ctx()), { session: null, rejected: 'none' })
