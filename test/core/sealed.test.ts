@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import fc from 'fast-check'
-import { createKeyring } from '../../src/codec/keyring.js'
+import { createKeyring, type KeyEntry } from '../../src/codec/keyring.js'
 import { openSeal, seal } from '../../src/codec/seal.js'
 import { createSessionManager } from '../../src/core/manager.js'
 import { encodePayload } from '../../src/core/sealed/payload.js'
@@ -106,8 +106,37 @@ describe('sealed manager: tokens', () => {
       (k) => k.sessionClass === 'default',
     )!
     const claimsAdmin = { ...session.record, sessionClass: 'admin' }
-    const forged = seal(defaultKey, encodePayload(session.id, claimsAdmin, undefined))
+    const forged = seal(defaultKey, encodePayload(session.id, session.ref, claimsAdmin, undefined))
     assert.equal((await s.manager.load(s.ctx(forged))).rejected, 'forged')
+  })
+  it('opens a token it sealed or opened lately without decrypting it, and checks it as any other', async () => {
+    const s = sealedSetup({ idleTimeout: '10m', binding: 'revoke' })
+    let decryptions = 0
+    const keys = s.manager.options.keys as Map<string, KeyEntry>
+    const get = keys.get.bind(keys)
+    keys.get = (kid: string) => {
+      decryptions++
+      return get(kid)
+    }
+    const { token } = await sealedLogin(s.manager, 'alice')
+    const loaded = (await s.manager.load(s.ctx(token))).session!
+    await s.manager.commit(loaded, s.ctx(), { data: { n: 2 } })
+    const next = s.manager.token(loaded)
+    assert.deepEqual(await loadedData(s.manager, next), { n: 2 })
+    assert.deepEqual(await loadedData(s.manager, next), { n: 2 })
+    assert.equal(decryptions, 0, 'both tokens were sealed here')
+    // Opened by another process once, then kept there too.
+    const other = s.other()
+    assert.deepEqual(await loadedData(other, next), { n: 2 })
+    assert.deepEqual(await loadedData(other, next), { n: 2 })
+    // Every check still runs on a kept token: idle timeout, binding, revocation.
+    s.clock.advance(10 * MIN + MIN + 1)
+    assert.equal((await s.manager.load(s.ctx(next))).rejected, 'expired_idle')
+    s.clock.advance(-(10 * MIN + MIN + 1))
+    const elsewhere = { ...s.ctx(next), userAgent: 'another-agent', ip: '198.51.100.7' }
+    assert.equal((await s.manager.load(elsewhere)).rejected, 'binding')
+    assert.equal((await s.manager.load(s.ctx(next))).rejected, 'revoked', 'revoked for it')
+    assert.equal(decryptions, 0)
   })
 })
 
@@ -318,7 +347,10 @@ describe('sealed manager: login, step-up, logout', () => {
     const s = sealedSetup()
     const { token } = await sealedSession(s, { n: 1 })
     const loaded = (await s.manager.load(s.ctx(token))).session!
-    ;(loaded.record.data as { n: number }).n = 99
+    // A loaded record may be shared with the next request sending this token: it is frozen.
+    assert.throws(() => {
+      ;(loaded.record.data as { n: number }).n = 99
+    }, TypeError)
     const reloaded = await s.manager.reload(loaded, s.ctx())
     assert.deepEqual({ ...reloaded!.record.data }, { n: 1 })
     await s.manager.revokeSession(loaded.ref)

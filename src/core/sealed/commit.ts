@@ -6,6 +6,7 @@ import { changesOf } from '../commit.js'
 import type { CommitInput, CommitOutcome, SessionState } from '../manager-types.js'
 import type { ResolvedOptions } from '../options.js'
 import { classOf, idleExpiry } from '../records.js'
+import type { OpenedSeals } from './opened-seals.js'
 import { encodePayload } from './payload.js'
 
 /**
@@ -38,12 +39,15 @@ interface Issued {
   token: string
 }
 
-export function createSealedTokens(opts: ResolvedOptions): SealedTokens {
+export function createSealedTokens(opts: ResolvedOptions, seals: OpenedSeals): SealedTokens {
   const issued = new WeakMap<SessionState, Issued>()
 
   function sealRecord(session: SessionState, record: SessionRecord): string {
-    const payload = encodePayload(session.id, record, session.keptThrough)
-    return seal(classOf(opts, record).signing, payload)
+    const payload = encodePayload(session.id, session.ref, record, session.keptThrough)
+    const key = classOf(opts, record).signing
+    const token = seal(key, payload)
+    seals.remember(token, key, payload)
+    return token
   }
 
   function token(session: SessionState): string {
@@ -93,7 +97,7 @@ function tooLarge(
 ): TetherError {
   const nameBytes = cookieName === '' ? 0 : Buffer.byteLength(cookieName) + 1
   const kid = classOf(opts, record).signing.kid
-  const bare = encodePayload(session.id, { ...record, data: {} }, session.keptThrough)
+  const bare = encodePayload(session.id, session.ref, { ...record, data: {} }, session.keptThrough)
   const fits = maxPayloadBytes(kid, COOKIE_BYTES - nameBytes) - (Buffer.byteLength(bare) - 2)
   const dataBytes = Buffer.byteLength(JSON.stringify(record.data))
   return new TetherError(

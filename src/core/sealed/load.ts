@@ -1,28 +1,28 @@
-import { openSeal } from '../../codec/seal.js'
 import { bindingMismatch, contextMeta } from '../binding.js'
-import { snapshotData } from '../diff.js'
 import type { LoadOutcome, RequestContext, SessionState } from '../manager-types.js'
 import type { ResolvedOptions } from '../options.js'
 import { classOf } from '../records.js'
 import { rejectToken } from '../reject-token.js'
-import { decodePayload, sealedContext } from './payload.js'
+import type { OpenedSeals } from './opened-seals.js'
+import { sealedContext } from './payload.js'
 import type { SealedRevocation, Verdict } from './revocation.js'
 
 /**
  * Loads the session a sealed token carries: opened (length cap, key id, AES-GCM tag) before
- * anything else, so a forged token costs one decryption attempt and no I/O; then the absolute and
- * idle expiry from the sealed times, the revocation marks (cached), and the binding.
+ * anything else, so a forged token costs one decryption attempt and no I/O (a token opened or
+ * sealed lately costs a lookup: opened-seals.ts); then the absolute and idle expiry from the sealed
+ * times, the revocation marks (cached), and the binding, on every request.
  */
 export async function loadSealed(
   opts: ResolvedOptions,
   revocation: SealedRevocation,
+  seals: OpenedSeals,
   ctx: RequestContext,
 ): Promise<LoadOutcome> {
   if (ctx.token === undefined) return { session: null, rejected: 'none' }
-  const opened = openSeal(ctx.token, opts.keys)
+  const opened = seals.open(ctx.token)
   if (!opened.ok) return rejectToken(opts, ctx, opened.reason)
-  const unsealed = decodePayload(opened.payload, (name) => opts.classes.get(name))
-  if (unsealed === null) return rejectToken(opts, ctx, 'malformed')
+  const { unsealed } = opened
   const { ref, record } = unsealed
   // A key of one class never vouches for a session of another (each class's kill switch holds).
   if (opened.key.sessionClass !== record.sessionClass) return rejectToken(opts, ctx, 'forged')
@@ -54,7 +54,7 @@ export async function loadSealed(
     ref,
     record,
     isNew: false,
-    snapshot: snapshotData(record.data),
+    snapshot: opened.snapshot,
     // Opened with an older key, or newly kept through a user mark: the next token is sent.
     needsCookie:
       opened.key !== classOf(opts, record).signing || verdict.keptThrough !== unsealed.keptThrough,

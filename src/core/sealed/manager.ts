@@ -10,6 +10,7 @@ import { authAge, csrfAnchor } from '../session-rules.js'
 import { commitSealed, createSealedTokens } from './commit.js'
 import { loadSealed } from './load.js'
 import { loginSealed, reauthenticateSealed } from './login.js'
+import { createOpenedSeals } from './opened-seals.js'
 import { createSealedRevocation } from './revocation.js'
 
 /**
@@ -23,7 +24,8 @@ import { createSealedRevocation } from './revocation.js'
 export function createSealedManager(opts: ResolvedOptions): SessionManager {
   const gate = createNotBeforeGate(opts)
   const revocation = createSealedRevocation(opts, gate)
-  const tokens = createSealedTokens(opts)
+  const seals = createOpenedSeals(opts.keys, (name) => opts.classes.get(name))
+  const tokens = createSealedTokens(opts, seals)
 
   async function destroy(session: SessionState, ctx: EventContext): Promise<void> {
     // A token already issued stays valid until it expires unless its ref is marked as ended.
@@ -43,7 +45,7 @@ export function createSealedManager(opts: ResolvedOptions): SessionManager {
 
   return {
     options: opts,
-    load: (ctx) => loadSealed(opts, revocation, ctx),
+    load: (ctx) => loadSealed(opts, revocation, seals, ctx),
     create: (_ctx, id) => createState(opts, id),
     token: (session) => tokens.token(session),
     commit: (session, ctx, input) =>

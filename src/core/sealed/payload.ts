@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import { sessionRef } from '../../codec/ids.js'
 import type { EventContext } from '../../events/types.js'
 import type { SessionRecord, StoredCookie } from '../../stores/types.js'
@@ -43,13 +43,27 @@ export interface Unsealed {
  */
 export function sealedContext<C extends EventContext>(ctx: C): C {
   if (ctx.userAgent === undefined) return ctx
-  const digest = createHash('sha256').update(ctx.userAgent).digest('base64url').slice(0, 16)
-  return { ...ctx, userAgent: digest }
+  return { ...ctx, userAgent: userAgentDigest(ctx.userAgent) }
 }
 
-/** The JSON sealed for a session. */
+/** Digests of the user agents seen lately: a server sees few distinct ones, and none is secret. */
+const uaDigests = new Map<string, string>()
+const KEPT_UA_DIGESTS = 256
+
+function userAgentDigest(userAgent: string): string {
+  let digest = uaDigests.get(userAgent)
+  if (digest === undefined) {
+    digest = hash('sha256', userAgent, 'base64url').slice(0, 16)
+    if (uaDigests.size >= KEPT_UA_DIGESTS) uaDigests.clear()
+    uaDigests.set(userAgent, digest)
+  }
+  return digest
+}
+
+/** The JSON sealed for a session; `ref` is the id's own (`sessionRef(id)`). */
 export function encodePayload(
   id: string,
+  ref: string,
   record: SessionRecord,
   keptThrough: number | undefined,
 ): string {
@@ -69,7 +83,7 @@ export function encodePayload(
     if (ua !== undefined) p.m.u = ua
     if (ipPrefix !== undefined) p.m.p = ipPrefix
   }
-  if (record.originRef !== undefined && record.originRef !== sessionRef(id)) p.o = record.originRef
+  if (record.originRef !== undefined && record.originRef !== ref) p.o = record.originRef
   if (keptThrough !== undefined) p.x = keptThrough
   if (record.cookie !== undefined) p.ck = record.cookie
   p.d = record.data
@@ -81,12 +95,12 @@ export function encodePayload(
  * so a failure here means another version's or a bug's seal: checked anyway, never trusted blind.
  */
 export function decodePayload(
-  json: Buffer,
+  json: string,
   classOf: (name: string) => ClassPolicy | undefined,
 ): Unsealed | null {
   let p: Partial<Payload>
   try {
-    p = JSON.parse(json.toString('utf8')) as Partial<Payload>
+    p = JSON.parse(json) as Partial<Payload>
   } catch {
     return null
   }
