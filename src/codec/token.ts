@@ -73,6 +73,21 @@ export function verifyToken(
   now: number,
   lifetimeMs: (key: KeyEntry) => number,
 ): VerifyResult {
+  const signed = verifyMac(value, keys)
+  if (!signed.ok) return signed
+  return checkTimes(signed.createdAt, now, lifetimeMs(signed.key)) ?? signed
+}
+
+/** What `verifyMac` finds: a token this keyring signed, whatever its times, or why not. */
+export type MacResult =
+  | Extract<VerifyResult, { ok: true }>
+  | { readonly ok: false; readonly reason: Exclude<VerifyFailure, 'expired_absolute'> }
+
+/**
+ * The shape and MAC checks of `verifyToken`, without the times: `checkTimes` gives those. What it
+ * answers for a given text never changes while the keyring does not.
+ */
+export function verifyMac(value: string, keys: ReadonlyMap<string, KeyEntry>): MacResult {
   // Length cap before any parsing: a 10 KB header costs one comparison.
   if (typeof value !== 'string' || value.length > MAX_TOKEN_LENGTH || value.length < 10) {
     return MALFORMED
@@ -97,8 +112,7 @@ export function verifyToken(
   const expected = macOf(key, value.slice(0, macDot))
   if (presented.length !== expected.length || !timingSafeEqual(presented, expected)) return FORGED
 
-  const createdAt = parseInt(created, 36)
-  return checkTimes(createdAt, now, lifetimeMs(key)) ?? { ok: true, id, createdAt, key }
+  return { ok: true, id, createdAt: parseInt(created, 36), key }
 }
 
 /**
@@ -111,9 +125,10 @@ export function checkTimes(createdAt: number, now: number, lifetimeMs: number): 
   return null
 }
 
-const MALFORMED: Failed = Object.freeze({ ok: false, reason: 'malformed' })
-const FORGED: Failed = Object.freeze({ ok: false, reason: 'forged' })
-const UNKNOWN_KEY: Failed = Object.freeze({ ok: false, reason: 'unknown_key' })
+type MacFailed = Extract<MacResult, { ok: false }>
+const MALFORMED: MacFailed = Object.freeze({ ok: false, reason: 'malformed' })
+const FORGED: MacFailed = Object.freeze({ ok: false, reason: 'forged' })
+const UNKNOWN_KEY: MacFailed = Object.freeze({ ok: false, reason: 'unknown_key' })
 const EXPIRED: Failed = Object.freeze({ ok: false, reason: 'expired_absolute' })
 
 /** Checks a custom id (from `genid`) can be carried in a token. Returns a reason, or null if fine. */

@@ -1,7 +1,10 @@
 import { assertPlainData, assertUnreservedKey, encodeEntry } from './session-data.js'
 
-/** Per-key JSON of session data, taken at load so a commit can tell which keys changed. */
-export type DataSnapshot = Map<string, string>
+/**
+ * Per-key JSON of session data, taken at load so a commit can tell which keys changed. Read only:
+ * a sealed session's snapshot is shared by the requests that send its token (opened-seals.ts).
+ */
+export type DataSnapshot = ReadonlyMap<string, string>
 
 export interface DataDiff {
   set: Record<string, unknown>
@@ -15,8 +18,8 @@ export interface DataDiff {
 }
 
 /** Snapshots data loaded from a store (JSON already): one JSON string per top-level key. */
-export function snapshotData(data: Record<string, unknown>): DataSnapshot {
-  const snap: DataSnapshot = new Map()
+export function snapshotData(data: Record<string, unknown>): Map<string, string> {
+  const snap = new Map<string, string>()
   for (const key of Object.keys(data)) {
     const json = JSON.stringify(data[key])
     if (json !== undefined) snap.set(key, json)
@@ -38,7 +41,7 @@ export function dataFromSnapshot(snap: DataSnapshot): Record<string, unknown> {
  */
 export function diffData(before: DataSnapshot | null, data: Record<string, unknown>): DataDiff {
   assertPlainData(data)
-  const snapshot: DataSnapshot = new Map()
+  const snapshot = new Map<string, string>()
   const set: Record<string, unknown> = Object.create(null) as Record<string, unknown>
   const unset: string[] = []
   let size = 2

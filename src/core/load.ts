@@ -23,7 +23,8 @@ interface Found {
 
 /**
  * Loads the session a request's token names: verified before any store I/O (a forged or expired
- * token costs one HMAC), then the record, the "not before" mark, expiry, binding and renewal.
+ * token costs one HMAC at most: src/codec/verified-tokens.ts), then the record, the "not before"
+ * mark, expiry, binding and renewal.
  */
 export async function loadSession(
   opts: ResolvedOptions,
@@ -33,7 +34,7 @@ export async function loadSession(
   if (ctx.token === undefined) return { session: null, rejected: 'none' }
   const now = opts.clock.now()
   const verified = opts.verifyToken(ctx.token, now)
-  // Rejected before any store I/O: a forged or expired cookie costs one HMAC.
+  // Rejected before any store I/O: a forged or expired cookie costs one HMAC at most.
   if (!verified.ok) return rejectToken(opts, ctx, verified.reason)
   let found: Found | null
   let notBeforeAt: number | null

@@ -11,6 +11,7 @@ import { createKeyring, type KeyEntry } from '../../src/codec/keyring.js'
 import { signToken, verifyToken } from '../../src/codec/token.js'
 import { createTokenVerifier } from '../../src/codec/verified-tokens.js'
 import { newSecret } from '../helpers/secrets.js'
+import { tamper } from '../helpers/tamper.js'
 
 const NOW = Date.UTC(2026, 0, 1)
 const HOUR = 3_600_000
@@ -47,17 +48,47 @@ describe('createTokenVerifier', () => {
     assert.equal(lookups(), 1, 'no second HMAC for the same token')
   })
 
-  it('expires a kept token at its absolute lifetime, to the millisecond, and forgets it', () => {
+  it('expires a kept token at its absolute lifetime, to the millisecond, with no second HMAC', () => {
     const { keys, lookups } = countingKeys()
     const verify = createTokenVerifier(keys, lifetime)
     const value = token()
     assert.ok(verify(value, NOW).ok)
     assert.ok(verify(value, NOW + 8 * HOUR - 1).ok)
     assert.deepEqual(verify(value, NOW + 8 * HOUR), { ok: false, reason: 'expired_absolute' })
-    assert.equal(lookups(), 1)
-    // Forgotten: a clock set back verifies it again in full.
+    assert.deepEqual(verify(value, NOW + 9 * HOUR), { ok: false, reason: 'expired_absolute' })
+    // Its MAC is what it was: a clock set back finds it valid, as verifyToken would.
     assert.ok(verify(value, NOW).ok)
-    assert.equal(lookups(), 2)
+    assert.equal(lookups(), 1)
+  })
+
+  it('checks the MAC of an expired cookie sent again and again once', () => {
+    const { keys, lookups } = countingKeys()
+    const verify = createTokenVerifier(keys, lifetime)
+    const value = token(9 * HOUR)
+    for (let i = 0; i < 5; i++)
+      assert.deepEqual(verify(value, NOW), { ok: false, reason: 'expired_absolute' })
+    assert.equal(lookups(), 1)
+    // An expired token with a wrong MAC is forged, not expired.
+    const last = value.at(-2) === 'A' ? 'B' : 'A'
+    const forged = value.slice(0, -2) + last + value.at(-1)
+    assert.deepEqual(verify(forged, NOW), { ok: false, reason: 'forged' })
+  })
+
+  it('refuses a forged token sent again without an HMAC, and keeps at most maxForged of them', () => {
+    const { keys, lookups } = countingKeys()
+    const verify = createTokenVerifier(keys, lifetime, 8, 2)
+    const forged = Array.from({ length: 3 }, () => tamper(token()))
+    for (const f of forged) assert.deepEqual(verify(f, NOW), { ok: false, reason: 'forged' })
+    assert.equal(lookups(), 3)
+    for (const f of forged.slice(1))
+      assert.deepEqual(verify(f, NOW), { ok: false, reason: 'forged' })
+    assert.equal(lookups(), 3, 'the 2 newest are kept')
+    assert.deepEqual(verify(forged[0]!, NOW), { ok: false, reason: 'forged' })
+    assert.equal(lookups(), 4, 'the oldest was not')
+    // A valid token is never answered from the forged ones, nor a forged one from the valid ones.
+    const value = token()
+    assert.ok(verify(value, NOW).ok)
+    assert.deepEqual(verify(tamper(value), NOW), { ok: false, reason: 'forged' })
   })
 
   it('refuses a kept token as from the future when the clock goes back past the skew', () => {
@@ -119,9 +150,10 @@ describe('createTokenVerifier', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 6 }),
+        fc.integer({ min: 1, max: 4 }),
         fc.array(fc.tuple(variants, times), { minLength: 1, maxLength: 40 }),
-        (capacity, calls) => {
-          const verify = createTokenVerifier(ring.byKid, lifetime, capacity)
+        (capacity, forgedCapacity, calls) => {
+          const verify = createTokenVerifier(ring.byKid, lifetime, capacity, forgedCapacity)
           for (const [value, now] of calls) {
             const got = verify(value, now)
             const want = verifyToken(value, ring.byKid, now, lifetime)

@@ -93,6 +93,16 @@ describe('sealed size guard', () => {
     })
   }
 
+  it('never lets a token over the length cap load, even one this manager just sealed', async () => {
+    const s = sealedSetup()
+    // login() takes data up to maxSessionBytes; token() seals it without the cookie's size check.
+    const session = await s.manager.login(s.manager.create(BROWSER), dataOf(6000), USER_ID, BROWSER)
+    const token = s.manager.token(session)
+    assert.ok(token.length > 4096)
+    const loaded = await s.manager.load({ ...BROWSER, token })
+    assert.equal(loaded.rejected, 'malformed')
+  })
+
   it('gives a header token the whole 4,096 bytes', async () => {
     const s = sealedSetup()
     const ok = await commitWith(s, 2924, { cookieName: '' })

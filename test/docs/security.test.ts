@@ -8,7 +8,7 @@ import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
 import { loadConfig } from '../../app/config.js'
-import { KEPT_TOKENS } from '../../src/codec/verified-tokens.js'
+import { KEPT_FORGED, KEPT_TOKENS } from '../../src/codec/verified-tokens.js'
 import { createSessionManager } from '../../src/core/manager.js'
 import { newSecret } from '../helpers/secrets.js'
 
@@ -90,7 +90,12 @@ describe('docs/security.md verified tokens', () => {
     assert.notEqual(start, -1, 'no section on verified tokens')
     const section = security.slice(start, security.indexOf('\n## ', start + 1))
     const kept = KEPT_TOKENS.toLocaleString('en-US')
+    const forged = KEPT_FORGED.toLocaleString('en-US')
     assert.match(section, new RegExp(`last ${kept} tokens`))
-    assert.match(section, new RegExp(`Bounded at ${kept} tokens`))
+    assert.match(section, new RegExp(`last\\s+${forged} tokens whose MAC was wrong`))
+    assert.match(
+      section,
+      new RegExp(`Bounded at ${kept} tokens \\(about 1.5 MB\\) and ${forged} forged`),
+    )
   })
 })

@@ -42,12 +42,11 @@ interface Issued {
 export function createSealedTokens(opts: ResolvedOptions, seals: OpenedSeals): SealedTokens {
   const issued = new WeakMap<SessionState, Issued>()
 
-  function sealRecord(session: SessionState, record: SessionRecord): string {
+  /** Seals `record` for `session`: the token, with its key and payload to keep it opened. */
+  function sealRecord(session: SessionState, record: SessionRecord) {
     const payload = encodePayload(session.id, session.ref, record, session.keptThrough)
     const key = classOf(opts, record).signing
-    const token = seal(key, payload)
-    seals.remember(token, key, payload)
-    return token
+    return { token: seal(key, payload), key, payload }
   }
 
   function token(session: SessionState): string {
@@ -59,7 +58,10 @@ export function createSealedTokens(opts: ResolvedOptions, seals: OpenedSeals): S
       hit.keptThrough === session.keptThrough
     )
       return hit.token
-    return sealRecord(session, session.record)
+    // Kept only if a request could send it back (opened-seals.ts refuses one over the cap).
+    const { token: sealed, key, payload } = sealRecord(session, session.record)
+    seals.remember(sealed, key, payload)
+    return sealed
   }
 
   function issue(
@@ -68,7 +70,7 @@ export function createSealedTokens(opts: ResolvedOptions, seals: OpenedSeals): S
     ctx: EventContext,
     cookieName = DEFAULT_NAME,
   ): void {
-    const sealed = sealRecord(session, record)
+    const { token: sealed, key, payload } = sealRecord(session, record)
     // name=value; a header token (no name) gets the whole budget.
     const bytes =
       cookieName === '' ? sealed.length : Buffer.byteLength(cookieName) + 1 + sealed.length
@@ -80,6 +82,8 @@ export function createSealedTokens(opts: ResolvedOptions, seals: OpenedSeals): S
       })
       throw tooLarge(opts, session, record, bytes, cookieName)
     }
+    // Kept opened only once it is sure to be sent.
+    seals.remember(sealed, key, payload)
     const { id, keptThrough } = session
     issued.set(session, { id, record, keptThrough, token: sealed })
   }

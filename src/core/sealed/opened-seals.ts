@@ -1,5 +1,6 @@
 import type { KeyEntry } from '../../codec/keyring.js'
-import { openSeal, type OpenResult } from '../../codec/seal.js'
+import { ownCopy } from '../../codec/own-copy.js'
+import { MAX_SEALED_LENGTH, openSeal, type OpenResult } from '../../codec/seal.js'
 import { snapshotData, type DataSnapshot } from '../diff.js'
 import type { ClassPolicy } from '../options.js'
 import { decodePayload, type Unsealed } from './payload.js'
@@ -62,7 +63,8 @@ export function createOpenedSeals(
   let chars = 0
 
   function keep(token: string, entry: Kept): void {
-    if (entry.chars > limits.chars || kept.has(token)) return
+    // A token no request could send (over the length cap) is never kept: open() must refuse it.
+    if (token.length > MAX_SEALED_LENGTH || entry.chars > limits.chars || kept.has(token)) return
     chars += entry.chars
     kept.set(token, entry)
     while (kept.size > limits.tokens || chars > limits.chars) drop(kept.keys().next().value!)
@@ -77,20 +79,19 @@ export function createOpenedSeals(
     const unsealed = decodePayload(payload, classOf)
     if (unsealed === null) return null
     const { record } = unsealed
-    Object.freeze(record.data)
-    Object.freeze(record.meta)
-    if (record.cookie !== undefined) Object.freeze(record.cookie)
-    Object.freeze(record)
-    const snapshot = snapshotData(record.data)
+    deepFreeze(record)
+    const snapshot = readOnly(snapshotData(record.data))
     return Object.freeze({ ok: true, key, unsealed: Object.freeze(unsealed), snapshot })
   }
 
   function open(token: string): OpenedResult {
+    // The length cap first, as openSeal has it: nothing kept answers for a token it refuses.
+    if (typeof token !== 'string' || token.length > MAX_SEALED_LENGTH) return MALFORMED
     const hit = kept.get(token)
     if (hit !== undefined) {
       if (hit.opened === null) hit.opened = decode(hit.key, hit.payload)
       if (hit.opened !== null) return hit.opened
-      // Only a payload another version sealed fails to decode; it is refused as when opened.
+      // A payload this manager sealed decodes; should one not, it is refused as when opened.
       drop(token)
       return MALFORMED
     }
@@ -99,7 +100,8 @@ export function createOpenedSeals(
     const payload = result.payload.toString('utf8')
     const opened = decode(result.key, payload)
     if (opened === null) return MALFORMED
-    keep(token, { key: result.key, payload, chars: token.length + payload.length, opened })
+    // A copy: the token is a slice of the Cookie header, which it would keep alive.
+    keep(ownCopy(token), { key: result.key, payload, chars: token.length + payload.length, opened })
     return opened
   }
 
@@ -111,3 +113,21 @@ export function createOpenedSeals(
 }
 
 const MALFORMED = Object.freeze({ ok: false, reason: 'malformed' } as const)
+
+/** Freezes `value` and every object and array in it (JSON data: no cycles). */
+function deepFreeze(value: unknown): void {
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return
+  for (const v of Object.values(value)) deepFreeze(v)
+  Object.freeze(value)
+}
+
+function refuse(): never {
+  throw new TypeError('a kept session snapshot is read only')
+}
+
+/** `snapshot`, its writing methods refusing: it is shared by every request sending the token. */
+function readOnly(snapshot: Map<string, string>): DataSnapshot {
+  const refused = { value: refuse, enumerable: false }
+  Object.defineProperties(snapshot, { set: refused, delete: refused, clear: refused })
+  return Object.freeze(snapshot)
+}

@@ -128,6 +128,27 @@ describe('createOpenedSeals', () => {
     }, TypeError)
   })
 
+  it('freezes the data to its depths and refuses writes to the shared snapshot', () => {
+    const seals = createOpenedSeals(opts.keys, classOf)
+    const opened = seals.open(sealed({ user: { roles: ['a'] } }).token)
+    assert.ok(opened.ok)
+    const user = opened.unsealed.record.data['user'] as { roles: string[] }
+    assert.throws(() => user.roles.push('admin'), TypeError)
+    const snapshot = opened.snapshot as Map<string, string>
+    assert.throws(() => snapshot.set('user', '{}'), TypeError)
+    assert.throws(() => snapshot.delete('user'), TypeError)
+    assert.throws(() => snapshot.clear(), TypeError)
+    assert.deepEqual([...opened.snapshot], [['user', '{"roles":["a"]}']])
+  })
+
+  it('refuses a token over the length cap even when it sealed it', () => {
+    const seals = createOpenedSeals(opts.keys, classOf)
+    const big = sealed({ text: 'x'.repeat(5000) })
+    assert.ok(big.token.length > 4096)
+    seals.remember(big.token, big.key, big.payload)
+    assert.deepEqual(seals.open(big.token), { ok: false, reason: 'malformed' })
+  })
+
   it('keeps nothing of a token that failed, and refuses every variant of a kept one', () => {
     const c = counting()
     const seals = createOpenedSeals(c.keys, c.classOf)
@@ -179,7 +200,10 @@ describe('createOpenedSeals', () => {
   })
 
   it('answers as openSeal + decodePayload do, for any sequence of tokens (property)', () => {
-    const made = Array.from({ length: 4 }, (_, n) => sealed({ n, s: 'é'.repeat(n) }))
+    const made = [
+      ...Array.from({ length: 4 }, (_, n) => sealed({ n, s: 'é'.repeat(n) })),
+      sealed({ text: 'x'.repeat(5000) }), // over the length cap
+    ]
     const pool = [...made.map((m) => m.token), sealed({ n: 1 }, foreign).token]
     const token = fc.oneof(
       fc.constantFrom(...pool),
