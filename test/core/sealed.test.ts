@@ -341,6 +341,23 @@ describe('sealed manager: login, step-up, logout', () => {
     const short = await sealedLogin(s.manager, 'alice', { userAgent: 'a' })
     const long = await sealedLogin(s.manager, 'alice', { userAgent: 'M'.repeat(400) })
     assert.equal(long.token.length, short.token.length)
+    // Past the length of the digests kept: digested each time, and the same digest.
+    const huge = { userAgent: 'M'.repeat(5000) }
+    const longest = await sealedLogin(s.manager, 'alice', huge)
+    assert.equal(longest.token.length, short.token.length)
+    for (let i = 0; i < 2; i++) {
+      const loaded = await s.manager.load({ ...huge, token: longest.token })
+      assert.notEqual(loaded.session, null, 'the same user agent is the same context')
+    }
+    const other = await s.manager.load({
+      ...huge,
+      userAgent: 'N'.repeat(5000),
+      token: longest.token,
+    })
+    assert.ok(
+      s.events.some((e) => e.type === 'session.binding_mismatch'),
+      String(other.rejected),
+    )
   })
 
   it('reload() returns the session as last sealed, and null once it was ended', async () => {

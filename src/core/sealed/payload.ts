@@ -46,14 +46,19 @@ export function sealedContext<C extends EventContext>(ctx: C): C {
   return { ...ctx, userAgent: userAgentDigest(ctx.userAgent) }
 }
 
-/** Digests of the user agents seen lately: a server sees few distinct ones, and none is secret. */
+/**
+ * Digests of the user agents seen lately: a server sees few distinct ones, and none is secret.
+ * At most 256 of at most 512 characters each (a browser's is about 100 to 300).
+ */
 const uaDigests = new Map<string, string>()
 const KEPT_UA_DIGESTS = 256
+const KEPT_UA_CHARS = 512
 
 function userAgentDigest(userAgent: string): string {
   let digest = uaDigests.get(userAgent)
   if (digest === undefined) {
     digest = hash('sha256', userAgent, 'base64url').slice(0, 16)
+    if (userAgent.length > KEPT_UA_CHARS) return digest
     if (uaDigests.size >= KEPT_UA_DIGESTS) uaDigests.clear()
     uaDigests.set(userAgent, digest)
   }

@@ -23,6 +23,7 @@ import {
 import { decodePayload, encodePayload } from '../../../src/core/sealed/payload.js'
 import { MemoryStore } from '../../../src/stores/memory.js'
 import { tamper } from '../../helpers/tamper.js'
+import { tokenVariants } from '../../helpers/token-variants.js'
 import { newSecret } from '../../helpers/secrets.js'
 
 function sealedOptions(): ResolvedOptions {
@@ -205,17 +206,7 @@ describe('createOpenedSeals', () => {
       sealed({ text: 'x'.repeat(5000) }), // over the length cap
     ]
     const pool = [...made.map((m) => m.token), sealed({ n: 1 }, foreign).token]
-    const token = fc.oneof(
-      fc.constantFrom(...pool),
-      fc
-        .tuple(fc.constantFrom(...pool), fc.nat(), fc.constantFrom(...'Aa0_-.~x'))
-        .map(([v, at, ch]) => {
-          const i = at % v.length
-          return v.slice(0, i) + ch + v.slice(i + 1)
-        }),
-      fc.tuple(fc.constantFrom(...pool), fc.nat()).map(([v, n]) => v.slice(0, n % v.length)),
-      fc.string({ maxLength: 120 }),
-    )
+    const token = tokenVariants(pool)
     const call = fc.oneof(
       token.map((t) => ({ open: t })),
       fc.nat({ max: made.length - 1 }).map((i) => ({ remember: i })),
