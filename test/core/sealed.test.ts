@@ -109,6 +109,7 @@ describe('sealed manager: tokens', () => {
     const forged = seal(defaultKey, encodePayload(session.id, session.ref, claimsAdmin, undefined))
     assert.equal((await s.manager.load(s.ctx(forged))).rejected, 'forged')
   })
+
   it('opens a token it sealed or opened lately without decrypting it, and checks it as any other', async () => {
     const s = sealedSetup({ idleTimeout: '10m', binding: 'revoke' })
     let decryptions = 0
@@ -129,7 +130,8 @@ describe('sealed manager: tokens', () => {
     const other = s.other()
     assert.deepEqual(await loadedData(other, next), { n: 2 })
     assert.deepEqual(await loadedData(other, next), { n: 2 })
-    // Every check still runs on a kept token: idle timeout, binding, revocation.
+    // Every check still runs on a kept token: the idle timeout, and the binding, whose policy
+    // here revokes the session, after which the token is refused as revoked.
     s.clock.advance(10 * MIN + MIN + 1)
     assert.equal((await s.manager.load(s.ctx(next))).rejected, 'expired_idle')
     s.clock.advance(-(10 * MIN + MIN + 1))
