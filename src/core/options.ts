@@ -260,10 +260,11 @@ export function resolveOptions(opts: ManagerOptions): ResolvedOptions {
     ? sealedRenewAfter(opts.renewAfter)
     : renewAfterOf(opts.renewAfter, store)
   const keys = mergeKeyrings(rings)
+  const byClass = { classes }
   return Object.freeze({
     keys,
     verifyToken: createTokenVerifier(keys, function lifetimeOf(key) {
-      return classOf({ classes }, key).absoluteTimeoutMs
+      return classOf(byClass, key).absoluteTimeoutMs
     }),
     classes,
     store,

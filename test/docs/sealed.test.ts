@@ -6,14 +6,13 @@ import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
 import { KEPT_SEAL_CHARS, KEPT_SEALS } from '../../src/core/sealed/opened-seals.js'
+import { sectionOf } from '../helpers/docs.js'
 
 const sealed = readFileSync(new URL('../../docs/sealed.md', import.meta.url), 'utf8')
 
 describe('docs/sealed.md tokens kept opened', () => {
   it('states the bounds the code keeps', () => {
-    const start = sealed.indexOf('## Tokens kept opened in memory\n')
-    assert.notEqual(start, -1, 'no section on tokens kept opened')
-    const section = sealed.slice(start, sealed.indexOf('\n## ', start + 1))
+    const section = sectionOf(sealed, 'Tokens kept opened in memory')
     const kept = KEPT_SEALS.toLocaleString('en-US')
     assert.match(section, new RegExp(`last ${kept} sealed tokens`))
     assert.match(

@@ -10,6 +10,7 @@ import { describe, it } from 'node:test'
 import { loadConfig } from '../../app/config.js'
 import { KEPT_FORGED, KEPT_TOKENS } from '../../src/codec/verified-tokens.js'
 import { createSessionManager } from '../../src/core/manager.js'
+import { sectionOf } from '../helpers/docs.js'
 import { newSecret } from '../helpers/secrets.js'
 
 const MIN = 60_000
@@ -17,11 +18,7 @@ const security = readFileSync(new URL('../../docs/security.md', import.meta.url)
 
 /** The rows of the table in the section `heading`, as arrays of cells. */
 function tableIn(heading: string): string[][] {
-  const start = security.indexOf(`## ${heading}\n`)
-  assert.notEqual(start, -1, `no section "${heading}"`)
-  const end = security.indexOf('\n## ', start + 1)
-  const section = security.slice(start, end === -1 ? undefined : end)
-  return section
+  return sectionOf(security, heading)
     .split('\n')
     .filter((line) => line.startsWith('|') && !/^\|\s*-/.test(line))
     .slice(1)
@@ -86,9 +83,7 @@ describe('docs/security.md timeouts', () => {
 
 describe('docs/security.md verified tokens', () => {
   it('states the number of tokens kept that the code keeps', () => {
-    const start = security.indexOf('## Verified tokens kept in memory\n')
-    assert.notEqual(start, -1, 'no section on verified tokens')
-    const section = security.slice(start, security.indexOf('\n## ', start + 1))
+    const section = sectionOf(security, 'Verified tokens kept in memory')
     const kept = KEPT_TOKENS.toLocaleString('en-US')
     const forged = KEPT_FORGED.toLocaleString('en-US')
     assert.match(section, new RegExp(`last ${kept} tokens`))
